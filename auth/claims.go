@@ -1,0 +1,115 @@
+package auth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// maxUnixTime is 9999-12-31T23:59:59Z: a time claim beyond it is not a date
+// anybody meant, and larger values overflow time.Time arithmetic.
+const maxUnixTime = 253402300799
+
+// reservedClaims are set by authgate when it issues a token; a user's extra
+// claims and `authgate token --claim` may not override them.
+var reservedClaims = map[string]bool{
+	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true,
+	"jti": true, "username": true,
+}
+
+// claims is the payload of a token being verified. It implements
+// jwt.Claims so that golang-jwt's validator checks exp, nbf, iat, iss and aud,
+// while UnmarshalJSON decodes strictly (see DecodeObject) and checks the type
+// and range of every registered claim.
+type claims struct {
+	all           map[string]any
+	sub, iss      string
+	aud           jwt.ClaimStrings
+	exp, nbf, iat *jwt.NumericDate
+}
+
+var errBadClaims = errors.New("bad claims")
+
+func (c *claims) UnmarshalJSON(data []byte) error {
+	m, err := DecodeObject(data)
+	if err != nil {
+		return err
+	}
+	c.all = m
+	sub, ok := m["sub"].(string)
+	if !ok || sub == "" {
+		return fmt.Errorf("%w: sub must be a non-empty string", errBadClaims)
+	}
+	c.sub = sub
+	if v, found := m["iss"]; found {
+		if c.iss, ok = v.(string); !ok {
+			return fmt.Errorf("%w: iss must be a string", errBadClaims)
+		}
+	}
+	if v, found := m["jti"]; found {
+		if _, ok := v.(string); !ok {
+			return fmt.Errorf("%w: jti must be a string", errBadClaims)
+		}
+	}
+	if v, found := m["aud"]; found {
+		if c.aud, err = audience(v); err != nil {
+			return err
+		}
+	}
+	times := [...]struct {
+		name string
+		dst  **jwt.NumericDate
+	}{{"exp", &c.exp}, {"nbf", &c.nbf}, {"iat", &c.iat}}
+	for _, t := range times {
+		if v, found := m[t.name]; found {
+			if *t.dst, err = numericDate(t.name, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func audience(v any) (jwt.ClaimStrings, error) {
+	switch a := v.(type) {
+	case string:
+		return jwt.ClaimStrings{a}, nil
+	case []any:
+		out := make(jwt.ClaimStrings, 0, len(a))
+		for _, e := range a {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("%w: aud must be a string or an array of strings", errBadClaims)
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%w: aud must be a string or an array of strings", errBadClaims)
+}
+
+// numericDate accepts a JSON number of seconds since the epoch between 0 and
+// year 9999; strings, booleans, negative and absurd values are errors.
+func numericDate(name string, v any) (*jwt.NumericDate, error) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s must be a number", errBadClaims, name)
+	}
+	f, err := n.Float64()
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxUnixTime {
+		return nil, fmt.Errorf("%w: %s is not a sane time", errBadClaims, name)
+	}
+	sec, frac := math.Modf(f)
+	return jwt.NewNumericDate(time.Unix(int64(sec), int64(frac*1e9))), nil
+}
+
+func (c *claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.exp, nil }
+func (c *claims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.iat, nil }
+func (c *claims) GetNotBefore() (*jwt.NumericDate, error)      { return c.nbf, nil }
+func (c *claims) GetIssuer() (string, error)                   { return c.iss, nil }
+func (c *claims) GetSubject() (string, error)                  { return c.sub, nil }
+func (c *claims) GetAudience() (jwt.ClaimStrings, error)       { return c.aud, nil }

@@ -1,0 +1,43 @@
+package auth
+
+import "errors"
+
+// Sentinel errors. Compare with errors.Is.
+var (
+	ErrTokenExpired       = errors.New("token has expired")
+	ErrInvalidToken       = errors.New("invalid token")
+	ErrInvalidCredentials = errors.New("invalid credentials")
+)
+
+// Reasons a token is refused: stable, low-cardinality names for logs and
+// metrics.
+const (
+	ReasonMalformed    = "malformed"
+	ReasonBadAlgorithm = "bad_algorithm"
+	ReasonUnknownKey   = "unknown_key"
+	ReasonBadSignature = "bad_signature"
+	ReasonBadIssuer    = "bad_issuer"
+	ReasonBadAudience  = "bad_audience"
+	ReasonBadClaims    = "bad_claims"
+	ReasonNotYetValid  = "not_yet_valid"
+	ReasonExpired      = "expired"
+)
+
+// TokenError says why a token was refused. errors.Is matches its kind
+// (ErrInvalidToken or ErrTokenExpired); Reason is one of the Reason constants.
+type TokenError struct {
+	Kind   error
+	Reason string
+	Err    error
+}
+
+func newTokenError(kind error, reason string, err error) *TokenError {
+	return &TokenError{Kind: kind, Reason: reason, Err: err}
+}
+
+func (e *TokenError) Error() string { return e.Kind.Error() + " (" + e.Reason + "): " + e.Err.Error() }
+
+// Is reports whether target is the error's kind.
+func (e *TokenError) Is(target error) bool { return target == e.Kind }
+
+func (e *TokenError) Unwrap() error { return e.Err }

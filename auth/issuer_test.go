@@ -1,0 +1,79 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestIssueVerifyRoundTrip(t *testing.T) {
+	key, _ := NewHMACKey([]byte(testSecret))
+	ks, _ := NewKeySet(key)
+	now := func() time.Time { return testNow }
+	is, err := NewIssuer(ks, IssuerOptions{Issuer: "authgate", Audience: "api", TTL: time.Hour, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, exp, err := is.Issue("1", map[string]any{"username": "alice", "roles": []any{"admin"}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !exp.Equal(testNow.Add(time.Hour)) {
+		t.Errorf("exp = %v, want %v", exp, testNow.Add(time.Hour))
+	}
+	v := newTestVerifier(t, VerifierOptions{Audience: "api"})
+	id, err := v.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatalf("Verify(issued) = %v", err)
+	}
+	for _, name := range []string{"sub", "username", "iat", "exp", "nbf", "jti", "iss", "aud", "roles"} {
+		if _, ok := id.Claims[name]; !ok {
+			t.Errorf("issued token lacks %q: %v", name, id.Claims)
+		}
+	}
+	if id.Claims["sub"] != "1" || id.Claims["aud"] != "api" || id.Claims["iss"] != "authgate" {
+		t.Errorf("claims = %v", id.Claims)
+	}
+	if iat := id.Claims["iat"].(json.Number).String(); iat != "1795694400" {
+		t.Errorf("iat = %s", iat)
+	}
+	header, _ := b64.DecodeString(strings.Split(tok, ".")[0])
+	if string(header) != `{"alg":"HS256","typ":"JWT"}` {
+		t.Errorf("header = %s, want no kid for a bare secret", header)
+	}
+
+	tok2, _, _ := is.Issue("1", nil, 0)
+	id2, _ := v.Verify(context.Background(), tok2)
+	if id2.Claims["jti"] == id.Claims["jti"] {
+		t.Error("two tokens share a jti")
+	}
+}
+
+func TestIssueRefusesReservedClaims(t *testing.T) {
+	key, _ := NewHMACKey([]byte(testSecret))
+	ks, _ := NewKeySet(key)
+	is, _ := NewIssuer(ks, IssuerOptions{Issuer: "authgate", TTL: time.Hour})
+	for _, name := range []string{"sub", "iss", "exp", "nbf", "iat", "jti", "aud"} {
+		if _, _, err := is.Issue("1", map[string]any{name: "x"}, 0); err == nil {
+			t.Errorf("Issue with claim %q succeeded", name)
+		}
+	}
+	if _, _, err := is.Issue("", nil, 0); err == nil {
+		t.Error("Issue with an empty subject succeeded")
+	}
+}
+
+func TestNoSigningKey(t *testing.T) {
+	ks, _ := NewKeySet(nil)
+	if _, err := NewIssuer(ks, IssuerOptions{Issuer: "authgate", TTL: time.Hour}); err != ErrCannotSign {
+		t.Errorf("NewIssuer without a key = %v, want ErrCannotSign", err)
+	}
+	if _, err := NewVerifier(ks, VerifierOptions{Issuer: "authgate"}); err == nil {
+		t.Error("NewVerifier without keys succeeded")
+	}
+	if got := string(ks.PublicJWKS()); got != "{\"keys\":[]}\n" {
+		t.Errorf("PublicJWKS = %q", got)
+	}
+}

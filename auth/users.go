@@ -1,0 +1,144 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// User is one entry of the users file.
+type User struct {
+	Username string         `yaml:"username"`
+	ID       string         `yaml:"id"`
+	Password string         `yaml:"password"` // a bcrypt or argon2id hash
+	Claims   map[string]any `yaml:"claims"`
+}
+
+// Users checks credentials against a fixed list of users.
+type Users struct {
+	byName map[string]User
+	dummy  string                                    // compared against for unknown users
+	cmp    func(hash, password string) (bool, error) // ComparePassword; tests count calls
+	slots  chan struct{}                             // bounds concurrent hash comparisons
+}
+
+// LoadUsers reads a users file (YAML, see README.md). Errors name the file
+// and the line of the offending entry.
+func LoadUsers(path string) (*Users, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Users []User `yaml:"users"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		// yaml lists several problems on several lines; keep it to one.
+		msg := strings.ReplaceAll(strings.ReplaceAll(err.Error(), ":\n  ", ": "), "\n  ", "; ")
+		return nil, fmt.Errorf("%s: %s", path, msg)
+	}
+	if doc.Users == nil {
+		return nil, fmt.Errorf("%s: no users: list", path)
+	}
+	// A second pass over the node tree gives each entry's line for errors.
+	var tree struct {
+		Users []yaml.Node `yaml:"users"`
+	}
+	_ = yaml.Unmarshal(data, &tree)
+	u, err := NewUsers(doc.Users)
+	var ue *userError
+	if errors.As(err, &ue) && ue.index < len(tree.Users) {
+		return nil, fmt.Errorf("%s:%d: %v", path, tree.Users[ue.index].Line, ue.err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return u, nil
+}
+
+type userError struct {
+	index int
+	err   error
+}
+
+func (e *userError) Error() string { return fmt.Sprintf("user %d: %v", e.index+1, e.err) }
+
+// NewUsers checks the list and returns a Users for it.
+func NewUsers(list []User) (*Users, error) {
+	u := &Users{
+		byName: make(map[string]User, len(list)),
+		cmp:    ComparePassword,
+		slots:  make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+	}
+	for i, usr := range list {
+		bad := func(format string, args ...any) error {
+			return &userError{index: i, err: fmt.Errorf(format, args...)}
+		}
+		switch {
+		case usr.Username == "":
+			return nil, bad("username is missing")
+		case usr.ID == "":
+			return nil, bad("%q: id is missing", usr.Username)
+		}
+		if _, dup := u.byName[usr.Username]; dup {
+			return nil, bad("%q is listed twice", usr.Username)
+		}
+		if err := CheckHash(usr.Password); err != nil {
+			return nil, bad("%q: password: %v", usr.Username, err)
+		}
+		for name := range usr.Claims {
+			if reservedClaims[name] {
+				return nil, bad("%q: claim %q is set by authgate and cannot be given", usr.Username, name)
+			}
+		}
+		u.byName[usr.Username] = usr
+	}
+	like := HashArgon2id("", DefaultArgon2)
+	if len(list) > 0 {
+		like = list[0].Password
+	}
+	dummy, err := hashLike(like)
+	if err != nil {
+		return nil, err
+	}
+	u.dummy = dummy
+	return u, nil
+}
+
+// Len returns the number of users.
+func (u *Users) Len() int { return len(u.byName) }
+
+// Authenticate returns the user whose username and password these are. An
+// unknown user and a wrong password both give ErrInvalidCredentials, after a
+// hash comparison of the same cost (against a dummy hash for unknown users;
+// the dummy has the cost of the first user's hash, so keep costs alike).
+func (u *Users) Authenticate(ctx context.Context, username, password string) (User, error) {
+	select {
+	case u.slots <- struct{}{}:
+		defer func() { <-u.slots }()
+	case <-ctx.Done():
+		return User{}, ctx.Err()
+	}
+	usr, known := u.byName[username]
+	hash := usr.Password
+	if !known {
+		hash = u.dummy
+	}
+	ok, err := u.cmp(hash, password)
+	if err != nil {
+		return User{}, fmt.Errorf("comparing password hashes: %w", err)
+	}
+	if !known || !ok {
+		return User{}, ErrInvalidCredentials
+	}
+	return usr, nil
+}
