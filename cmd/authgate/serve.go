@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/rs/zerolog"
+
+	"github.com/authgate/authgate/auth"
+	"github.com/authgate/authgate/config"
+	"github.com/authgate/authgate/proxy"
+)
+
+func runServe(ctx context.Context, args []string, env *cmdEnv) error {
+	if err := newFlags("serve", "(configuration from AUTHGATE_* variables)", env).parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(env.environ)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, env.stderr)
+	app, err := build(cfg, logger, nil)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, logger, app)
+}
+
+// app is authgate's parts, wired from a Config.
+type app struct {
+	keys     *auth.KeySet
+	verifier *auth.Verifier
+	issuer   *auth.Issuer
+	metrics  *proxy.Metrics
+	handler  http.Handler
+}
+
+// build loads keys and users and wires the handler. users, when not nil,
+// replaces the users file (the demo's in-memory user).
+func build(cfg config.Config, logger zerolog.Logger, users *auth.Users) (*app, error) {
+	keys, err := loadKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := auth.NewVerifier(keys, auth.VerifierOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.ClockSkew})
+	if err != nil {
+		return nil, err
+	}
+	issuer, err := auth.NewIssuer(keys, auth.IssuerOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.TokenTTL})
+	if err != nil {
+		return nil, err
+	}
+	if users == nil && cfg.UsersFile != "" {
+		if users, err = auth.LoadUsers(cfg.UsersFile); err != nil {
+			return nil, fmt.Errorf("AUTHGATE_USERS_FILE: %w", err)
+		}
+	}
+	if users == nil {
+		logger.Warn().Msg("AUTHGATE_USERS_FILE is not set: /login refuses every login")
+	}
+	a := &app{keys: keys, verifier: verifier, issuer: issuer, metrics: proxy.NewMetrics()}
+	a.handler = proxy.NewServer(proxy.Options{
+		Config: cfg, Logger: logger, Keys: keys, Verifier: verifier,
+		Issuer: issuer, Users: users, Metrics: a.metrics,
+	})
+	return a, nil
+}
+
+// loadKeys reads the signing secret. Its errors name the variable.
+func loadKeys(cfg config.Config) (*auth.KeySet, error) {
+	name := "AUTHGATE_JWT_SECRET"
+	if cfg.JWTSecretFile != "" {
+		name = "AUTHGATE_JWT_SECRET_FILE"
+	}
+	secret, err := auth.ReadSecret(cfg.JWTSecret, cfg.JWTSecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if secret == nil {
+		return nil, errors.New("AUTHGATE_JWT_SECRET: no signing key is configured; set AUTHGATE_JWT_SECRET or AUTHGATE_JWT_SECRET_FILE to a secret of at least 32 bytes")
+	}
+	key, err := auth.NewHMACKey(secret)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return auth.NewKeySet(key)
+}
+
+// serve runs the main and admin listeners until ctx is done, then shuts
+// down gracefully: it stops accepting, fails readiness, and waits up to
+// AUTHGATE_SHUTDOWN_TIMEOUT for in-flight requests.
+func serve(ctx context.Context, cfg config.Config, logger zerolog.Logger, a *app) error {
+	var ready atomic.Bool
+	errorLog := log.New(logWriter{logger.With().Str("component", "http").Logger()}, "", 0)
+	front := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		// authgate answers 431 itself, as JSON, from MaxHeaderBytes up; the
+		// server's own limit is a backstop well above it.
+		MaxHeaderBytes: 2 * cfg.MaxHeaderBytes,
+		ErrorLog:       errorLog,
+	}
+	servers := []*http.Server{front}
+	listeners := []net.Listener{}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("AUTHGATE_ADDR: %w", err)
+	}
+	listeners = append(listeners, ln)
+	logger.Info().Str("addr", ln.Addr().String()).Bool("proxy", cfg.Upstream != nil).Msg("listening")
+	if cfg.AdminAddr != "" {
+		aln, err := net.Listen("tcp", cfg.AdminAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("AUTHGATE_ADMIN_ADDR: %w", err)
+		}
+		admin := &http.Server{
+			Handler: proxy.NewAdmin(a.metrics, func() error {
+				if !ready.Load() {
+					return errors.New("shutting down")
+				}
+				return nil
+			}),
+			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+			IdleTimeout:       cfg.IdleTimeout,
+			ErrorLog:          errorLog,
+		}
+		servers = append(servers, admin)
+		listeners = append(listeners, aln)
+		logger.Info().Str("admin_addr", aln.Addr().String()).Msg("admin listening")
+	}
+
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	ready.Store(true)
+
+	select {
+	case err := <-errc:
+		for _, srv := range servers {
+			srv.Close()
+		}
+		return err
+	case <-ctx.Done():
+	}
+	ready.Store(false)
+	logger.Info().Dur("grace", cfg.ShutdownTimeout).Msg("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil {
+			logger.Warn().Err(err).Msg("in-flight requests cut off at the shutdown deadline")
+			srv.Close()
+		}
+	}
+	logger.Info().Msg("stopped")
+	return nil
+}
+
+// logWriter turns the standard logger's lines (net/http's ErrorLog) into
+// zerolog warnings.
+type logWriter struct{ l zerolog.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.l.Warn().Msg(string(trimNewline(p)))
+	return len(p), nil
+}
+
+func trimNewline(p []byte) []byte {
+	if n := len(p); n > 0 && p[n-1] == '\n' {
+		return p[:n-1]
+	}
+	return p
+}
+
+// newLogger returns the process logger: JSON lines, or human-readable with
+// AUTHGATE_LOG_FORMAT=console.
+func newLogger(cfg config.Config, w io.Writer) zerolog.Logger {
+	if cfg.LogFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: w, NoColor: true}
+	}
+	level, err := zerolog.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		level = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}

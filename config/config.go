@@ -1,0 +1,309 @@
+// Package config reads authgate's configuration from AUTHGATE_* environment
+// variables. Loading is pure: it never touches the file system or the process
+// environment, so tests pass a slice of KEY=value strings.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Prefix is the common prefix of every variable authgate reads.
+const Prefix = "AUTHGATE_"
+
+// Config is the whole configuration of authgate. The env tags (without the
+// prefix) are the public names; README.md documents each of them, and a test
+// keeps the two in step.
+type Config struct {
+	// Listeners.
+	Addr      string `env:"ADDR" envDefault:":8000"`
+	AdminAddr string `env:"ADMIN_ADDR"` // absent: ":9091"; set but empty: disabled
+
+	// Reverse proxy.
+	Upstream           *url.URL      `env:"UPSTREAM"`
+	UpstreamTimeout    time.Duration `env:"UPSTREAM_TIMEOUT" envDefault:"30s"`
+	StripAuthorization bool          `env:"STRIP_AUTHORIZATION" envDefault:"false"`
+
+	// Tokens.
+	JWTSecret     string        `env:"JWT_SECRET"`
+	JWTSecretFile string        `env:"JWT_SECRET_FILE"`
+	Issuer        string        `env:"ISSUER" envDefault:"authgate"`
+	Audience      string        `env:"AUDIENCE"`
+	TokenTTL      time.Duration `env:"TOKEN_TTL" envDefault:"1h"`
+	ClockSkew     time.Duration `env:"CLOCK_SKEW" envDefault:"30s"`
+
+	// Users and access rules.
+	UsersFile         string       `env:"USERS_FILE"`
+	ProtectedPaths    Patterns     `env:"PROTECTED_PATHS"` // absent: "/*"
+	PublicPaths       Patterns     `env:"PUBLIC_PATHS"`
+	ClaimHeaders      ClaimHeaders `env:"CLAIM_HEADERS" envDefault:"sub=X-Auth-Subject,username=X-Auth-User,roles=X-Auth-Roles"`
+	ForwardAuthSource string       `env:"FORWARD_AUTH_SOURCE" envDefault:"auto"`
+
+	// Endpoint paths.
+	LoginPath  string `env:"LOGIN_PATH" envDefault:"/login"`
+	MePath     string `env:"ME_PATH" envDefault:"/me"`
+	VerifyPath string `env:"VERIFY_PATH" envDefault:"/auth"`
+	JWKSPath   string `env:"JWKS_PATH" envDefault:"/.well-known/jwks.json"`
+
+	// Server limits.
+	MaxHeaderBytes    int           `env:"MAX_HEADER_BYTES" envDefault:"16384"`
+	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT" envDefault:"10s"`
+	IdleTimeout       time.Duration `env:"IDLE_TIMEOUT" envDefault:"120s"`
+	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+
+	// Logs.
+	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
+	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
+
+	// ProtectedPathsSet records whether AUTHGATE_PROTECTED_PATHS was given:
+	// then a path that matches no pattern is public, else protected.
+	ProtectedPathsSet bool `env:"-"`
+}
+
+// Forward-auth sources, the values of AUTHGATE_FORWARD_AUTH_SOURCE.
+const (
+	SourceAuto      = "auto"
+	SourceForwarded = "forwarded"
+	SourceOriginal  = "original"
+	SourcePath      = "path"
+)
+
+// DefaultAdminAddr is the admin listener's address when AUTHGATE_ADMIN_ADDR
+// is absent.
+const DefaultAdminAddr = ":9091"
+
+// Load parses environ (KEY=value strings, as from os.Environ) into a Config
+// and validates it. The error lists every problem, one line each, and each
+// line starts with the variable it is about.
+func Load(environ []string) (Config, error) {
+	vars := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, Prefix) {
+			vars[k] = v
+		}
+	}
+	c, err := env.ParseAsWithOptions[Config](env.Options{Environment: vars, Prefix: Prefix})
+	errs := parseErrors(err)
+	if _, ok := vars[Prefix+"ADMIN_ADDR"]; !ok {
+		c.AdminAddr = DefaultAdminAddr
+	}
+	if v, ok := vars[Prefix+"PROTECTED_PATHS"]; ok {
+		c.ProtectedPathsSet = true
+		if strings.TrimSpace(v) == "" {
+			errs = append(errs, errors.New(Prefix+"PROTECTED_PATHS: is set but empty; unset it to protect every path, or list patterns such as /api/*"))
+		}
+	} else {
+		c.ProtectedPathsSet = false
+		c.ProtectedPaths = Patterns{{Prefix: true}}
+	}
+	errs = append(errs, unknownVariables(vars)...)
+	for _, e := range c.validate() {
+		// A value that did not parse is reported once, not again as zero.
+		if !slices.ContainsFunc(errs, func(p error) bool { return sameVariable(p, e) }) {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// sameVariable reports whether two errors start with the same variable name.
+func sameVariable(a, b error) bool {
+	va, _, _ := strings.Cut(a.Error(), ":")
+	vb, _, _ := strings.Cut(b.Error(), ":")
+	return va == vb
+}
+
+// validate checks what the types alone cannot. It has no side effects.
+func (c *Config) validate() []error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf(Prefix+name+": "+format, args...))
+	}
+	if c.Upstream != nil {
+		u := c.Upstream
+		switch {
+		case u.Scheme != "http" && u.Scheme != "https":
+			bad("UPSTREAM", "%q must be an http:// or https:// URL, e.g. http://127.0.0.1:8080", u.Redacted())
+		case u.Host == "":
+			bad("UPSTREAM", "%q has no host; give one, e.g. http://127.0.0.1:8080", u.Redacted())
+		case u.User != nil:
+			bad("UPSTREAM", "must not carry credentials")
+		case u.RawQuery != "" || u.Fragment != "":
+			bad("UPSTREAM", "must not have a query or fragment")
+		}
+	}
+	if c.JWTSecret != "" && c.JWTSecretFile != "" {
+		bad("JWT_SECRET", "is set together with AUTHGATE_JWT_SECRET_FILE; keep one")
+	}
+	if strings.TrimSpace(c.Issuer) == "" {
+		bad("ISSUER", "must not be blank")
+	}
+	positive := map[string]time.Duration{
+		"TOKEN_TTL": c.TokenTTL, "UPSTREAM_TIMEOUT": c.UpstreamTimeout,
+		"READ_HEADER_TIMEOUT": c.ReadHeaderTimeout, "IDLE_TIMEOUT": c.IdleTimeout,
+		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
+	}
+	for _, name := range slices.Sorted(maps.Keys(positive)) {
+		if positive[name] <= 0 {
+			bad(name, "%v must be a positive duration such as 30s", positive[name])
+		}
+	}
+	if c.ClockSkew < 0 || c.ClockSkew > 5*time.Minute {
+		bad("CLOCK_SKEW", "%v must be between 0s and 5m", c.ClockSkew)
+	}
+	if c.MaxHeaderBytes < 1024 || c.MaxHeaderBytes > 1<<20 {
+		bad("MAX_HEADER_BYTES", "%d must be between 1024 and 1048576", c.MaxHeaderBytes)
+	}
+	switch c.ForwardAuthSource {
+	case SourceAuto, SourceForwarded, SourceOriginal, SourcePath:
+	default:
+		bad("FORWARD_AUTH_SOURCE", "%q must be one of auto, forwarded, original, path", c.ForwardAuthSource)
+	}
+	endpoints := []struct{ name, path string }{
+		{"LOGIN_PATH", c.LoginPath}, {"ME_PATH", c.MePath},
+		{"VERIFY_PATH", c.VerifyPath}, {"JWKS_PATH", c.JWKSPath},
+	}
+	seen := map[string]string{}
+	for _, e := range endpoints {
+		if err := checkEndpointPath(e.path); err != nil {
+			bad(e.name, "%q %v", e.path, err)
+			continue
+		}
+		if other, dup := seen[e.path]; dup {
+			bad(e.name, "%q is also AUTHGATE_%s; give each endpoint its own path", e.path, other)
+		}
+		seen[e.path] = e.name
+	}
+	switch c.LogLevel {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		bad("LOG_LEVEL", "%q must be one of trace, debug, info, warn, error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "json", "console":
+	default:
+		bad("LOG_FORMAT", "%q must be json or console", c.LogFormat)
+	}
+	if c.AdminAddr != "" && c.AdminAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
+		bad("ADMIN_ADDR", "%q is also AUTHGATE_ADDR; give the admin listener its own port", c.AdminAddr)
+	}
+	return errs
+}
+
+func checkEndpointPath(p string) error {
+	switch {
+	case !strings.HasPrefix(p, "/") || p == "/":
+		return errors.New("must be an absolute path below /, e.g. /auth")
+	case strings.HasSuffix(p, "/"):
+		return errors.New("must not end with /")
+	case strings.ContainsAny(p, "?#*{}% \t"):
+		return errors.New("must be a plain path without ?, #, *, {}, % or spaces")
+	case !IsCanonicalPath(p):
+		return errors.New("must not contain //, . or .. segments")
+	}
+	return nil
+}
+
+// parseErrors rewrites caarlos0/env's errors so that each names its variable.
+func parseErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return []error{err}
+	}
+	out := make([]error, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			out = append(out, fmt.Errorf("%s: %v", variableOf(pe.Name), pe.Err))
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// variableOf returns the variable behind the Config field name.
+func variableOf(field string) string {
+	if f, ok := reflect.TypeFor[Config]().FieldByName(field); ok {
+		if name, _, _ := strings.Cut(f.Tag.Get("env"), ","); name != "" && name != "-" {
+			return Prefix + name
+		}
+	}
+	return field
+}
+
+// Variables returns every variable authgate reads, sorted.
+func Variables() []string {
+	t := reflect.TypeFor[Config]()
+	var names []string
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("env"), ","); name != "" && name != "-" {
+			names = append(names, Prefix+name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// unknownVariables reports AUTHGATE_* variables that authgate does not read:
+// a typo such as AUTHGATE_PROTECTED_PATH would otherwise leave every path
+// protected (or public) without a word.
+func unknownVariables(vars map[string]string) []error {
+	known := Variables()
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		if _, found := slices.BinarySearch(known, k); !found {
+			errs = append(errs, fmt.Errorf("%s: unknown variable; see README.md for the list%s", k, suggest(k, known)))
+		}
+	}
+	return errs
+}
+
+// suggest names the known variable closest to name, when one is close.
+func suggest(name string, known []string) string {
+	best, bestDist := "", 4
+	for _, k := range known {
+		if d := distance(name, k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return " (did you mean " + best + "?)"
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

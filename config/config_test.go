@@ -1,0 +1,188 @@
+package config
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(nil)
+	if err != nil {
+		t.Fatalf("Load(nil) = %v", err)
+	}
+	want := Config{
+		Addr: ":8000", AdminAddr: ":9091", UpstreamTimeout: 30 * time.Second,
+		Issuer: "authgate", TokenTTL: time.Hour, ClockSkew: 30 * time.Second,
+		ProtectedPaths: Patterns{{Prefix: true}},
+		ClaimHeaders: ClaimHeaders{
+			{"sub", "X-Auth-Subject"}, {"username", "X-Auth-User"}, {"roles", "X-Auth-Roles"},
+		},
+		ForwardAuthSource: "auto",
+		LoginPath:         "/login", MePath: "/me", VerifyPath: "/auth", JWKSPath: "/.well-known/jwks.json",
+		MaxHeaderBytes: 16384, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ShutdownTimeout: 20 * time.Second, LogLevel: "info", LogFormat: "json",
+	}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("Load(nil) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadValues(t *testing.T) {
+	c, err := Load([]string{
+		"AUTHGATE_ADMIN_ADDR=",
+		"AUTHGATE_UPSTREAM=http://127.0.0.1:8080/base",
+		"AUTHGATE_PROTECTED_PATHS=/api/*, /admin",
+		"AUTHGATE_PUBLIC_PATHS=/api/health",
+		"AUTHGATE_CLAIM_HEADERS=sub=X-User-Id,realm_access.roles=x-roles",
+		"AUTHGATE_STRIP_AUTHORIZATION=true",
+		"AUTHGATE_FORWARD_AUTH_SOURCE=original",
+		"PATH=/usr/bin", // not ours: ignored
+	})
+	if err != nil {
+		t.Fatalf("Load = %v", err)
+	}
+	if c.AdminAddr != "" {
+		t.Errorf("AdminAddr = %q; set but empty must disable the admin listener", c.AdminAddr)
+	}
+	if c.Upstream.String() != "http://127.0.0.1:8080/base" || !c.StripAuthorization || c.ForwardAuthSource != "original" {
+		t.Errorf("Load = %+v", c)
+	}
+	if !c.ProtectedPathsSet || len(c.ProtectedPaths) != 2 || c.ProtectedPaths[0] != (Pattern{"/api", true}) || c.ProtectedPaths[1] != (Pattern{"/admin", false}) {
+		t.Errorf("ProtectedPaths = %v (set %v)", c.ProtectedPaths, c.ProtectedPathsSet)
+	}
+	if diff := cmp.Diff(ClaimHeaders{{"sub", "X-User-Id"}, {"realm_access.roles", "X-Roles"}}, c.ClaimHeaders); diff != "" {
+		t.Errorf("ClaimHeaders (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		env  string
+		want string // the line must start with the variable
+	}{
+		{"AUTHGATE_TOKEN_TTL=forever", "AUTHGATE_TOKEN_TTL: "},
+		{"AUTHGATE_TOKEN_TTL=-1h", "AUTHGATE_TOKEN_TTL: "},
+		{"AUTHGATE_CLOCK_SKEW=1h", "AUTHGATE_CLOCK_SKEW: "},
+		{"AUTHGATE_UPSTREAM=ftp://x", "AUTHGATE_UPSTREAM: "},
+		{"AUTHGATE_UPSTREAM=127.0.0.1:8080", "AUTHGATE_UPSTREAM: "},
+		{"AUTHGATE_PROTECTED_PATHS=", "AUTHGATE_PROTECTED_PATHS: "},
+		{"AUTHGATE_PROTECTED_PATHS=admin", "AUTHGATE_PROTECTED_PATHS: "},
+		{"AUTHGATE_PUBLIC_PATHS=/a/*/b", "AUTHGATE_PUBLIC_PATHS: "},
+		{"AUTHGATE_PUBLIC_PATHS=/a/../b", "AUTHGATE_PUBLIC_PATHS: "},
+		{"AUTHGATE_CLAIM_HEADERS=sub", "AUTHGATE_CLAIM_HEADERS: "},
+		{"AUTHGATE_CLAIM_HEADERS=sub=Authorization", "AUTHGATE_CLAIM_HEADERS: "},
+		{"AUTHGATE_CLAIM_HEADERS=sub=X-A,username=x-a", "AUTHGATE_CLAIM_HEADERS: "},
+		{"AUTHGATE_CLAIM_HEADERS=sub=X A", "AUTHGATE_CLAIM_HEADERS: "},
+		{"AUTHGATE_STRIP_AUTHORIZATION=maybe", "AUTHGATE_STRIP_AUTHORIZATION: "},
+		{"AUTHGATE_FORWARD_AUTH_SOURCE=header", "AUTHGATE_FORWARD_AUTH_SOURCE: "},
+		{"AUTHGATE_MAX_HEADER_BYTES=10", "AUTHGATE_MAX_HEADER_BYTES: "},
+		{"AUTHGATE_LOGIN_PATH=login", "AUTHGATE_LOGIN_PATH: "},
+		{"AUTHGATE_JWKS_PATH=/me", "AUTHGATE_JWKS_PATH: "},
+		{"AUTHGATE_LOG_LEVEL=loud", "AUTHGATE_LOG_LEVEL: "},
+		{"AUTHGATE_LOG_FORMAT=xml", "AUTHGATE_LOG_FORMAT: "},
+		{"AUTHGATE_ISSUER=", "AUTHGATE_ISSUER: "},
+		{"AUTHGATE_ADMIN_ADDR=:8000", "AUTHGATE_ADMIN_ADDR: "},
+		{"AUTHGATE_PROTECTED_PATH=/x", "AUTHGATE_PROTECTED_PATH: unknown variable; see README.md for the list (did you mean AUTHGATE_PROTECTED_PATHS?)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			env := []string{tt.env}
+			if strings.HasPrefix(tt.env, "AUTHGATE_ISSUER=") {
+				env = []string{"AUTHGATE_ISSUER= "} // empty uses the default; a blank is wrong
+			}
+			_, err := Load(env)
+			if err == nil {
+				t.Fatalf("Load(%s) succeeded", tt.env)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], tt.want) {
+				t.Errorf("Load(%s) = %q, want one line starting %q", tt.env, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadReportsEveryProblem(t *testing.T) {
+	_, err := Load([]string{"AUTHGATE_TOKEN_TTL=x", "AUTHGATE_LOG_LEVEL=loud", "AUTHGATE_JWT_SECRET=a", "AUTHGATE_JWT_SECRET_FILE=/f", "AUTHGATE_NOPE=1"})
+	if err == nil {
+		t.Fatal("Load succeeded")
+	}
+	for _, v := range []string{"AUTHGATE_TOKEN_TTL:", "AUTHGATE_LOG_LEVEL:", "AUTHGATE_JWT_SECRET:", "AUTHGATE_NOPE:"} {
+		if !strings.Contains(err.Error(), v) {
+			t.Errorf("error %q does not name %s", err, v)
+		}
+	}
+	if n := strings.Count(err.Error(), "\n") + 1; n != 4 {
+		t.Errorf("got %d lines, want 4:\n%v", n, err)
+	}
+}
+
+func TestPatternMatch(t *testing.T) {
+	tests := []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"/*", "/", true},
+		{"/*", "/anything/at/all", true},
+		{"/api/*", "/api", true},
+		{"/api/*", "/api/", true},
+		{"/api/*", "/api/v1", true},
+		{"/api/*", "/apiv1", false},
+		{"/api/*", "/API/v1", false},
+		{"/exact", "/exact", true},
+		{"/exact", "/exact/", false},
+		{"/exact", "/exact/x", false},
+	}
+	for _, tt := range tests {
+		p, err := ParsePattern(tt.pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Match(tt.path); got != tt.want {
+			t.Errorf("%s.Match(%q) = %v, want %v", tt.pattern, tt.path, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "api", "/a*", "/a/*/b", "/a/", "/a//b", "/a/./b", "/a?x", "/a%2f", "/a;b", "/a b"} {
+		if _, err := ParsePattern(bad); err == nil {
+			t.Errorf("ParsePattern(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestNormalizeHeaderName(t *testing.T) {
+	for _, in := range []string{"X-Auth-User", "x-auth-user", "X-AUTH-USER", "X-Auth_User", "X.Auth.User", "x_auth.user"} {
+		if got := NormalizeHeaderName(in); got != "x-auth-user" {
+			t.Errorf("NormalizeHeaderName(%q) = %q", in, got)
+		}
+	}
+}
+
+// TestREADMEDocumentsEveryVariable keeps the README's configuration table
+// true to the Config struct, both ways.
+func TestREADMEDocumentsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `(AUTHGATE_[A-Z_]+)`").FindAllStringSubmatch(string(readme), -1) {
+		documented[m[1]] = true
+	}
+	known := map[string]bool{}
+	for _, v := range Variables() {
+		known[v] = true
+		if !documented[v] {
+			t.Errorf("%s is not in README.md's configuration table", v)
+		}
+	}
+	for v := range documented {
+		if !known[v] {
+			t.Errorf("README.md documents %s, which Config does not read", v)
+		}
+	}
+}

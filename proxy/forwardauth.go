@@ -1,0 +1,208 @@
+package proxy
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/authgate/authgate/config"
+)
+
+// original is the request a front proxy asks about, as one source tells it.
+type original struct {
+	source string
+	method string // "" when the source does not name one
+	host   string // "" when the source does not name one
+	path   string // canonical
+}
+
+var (
+	errSourcesDisagree = errors.New("original-request sources disagree")
+	errBadOriginal     = errors.New("malformed original-request headers")
+)
+
+// forwardAuth answers "may this request through?" for Traefik, nginx, Caddy
+// and Envoy: always exactly 200 (allow, with identity headers when a token
+// was checked), 401 or 403.
+type forwardAuth struct {
+	gate       *gate
+	headers    *identityHeaders
+	verifyPath string
+	source     string // config.Source*
+}
+
+func (fa *forwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	orig, err := fa.originalRequest(r)
+	if err != nil {
+		d := decision{rule: ruleNoRequest, denial: &denial{status: http.StatusForbidden, message: msgForbidden, reason: reasonFor(err)}}
+		fa.gate.record(r, d)
+		deny(w, r, d.denial)
+		return
+	}
+	d := fa.gate.decide(r.Context(), orig.path, r.Header.Values("Authorization"))
+	fa.gate.record(r, d)
+	if d.denial != nil {
+		deny(w, r, d.denial)
+		return
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	if !d.public {
+		fa.headers.set(h, d.identity)
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func reasonFor(err error) string {
+	if errors.Is(err, errSourcesDisagree) {
+		return "sources_disagree"
+	}
+	return "bad_original_request"
+}
+
+// originalRequest reads the original request from the trusted source, or,
+// in auto mode, from every source present, which must then agree on method,
+// host (where named) and path. No source at all gives an empty path, which
+// the policy treats as protected.
+func (fa *forwardAuth) originalRequest(r *http.Request) (original, error) {
+	var found []original
+	for _, read := range []func(*http.Request) (original, bool, error){fa.fromForwarded, fa.fromOriginal, fa.fromPath} {
+		o, present, err := read(r)
+		if err != nil {
+			return original{}, err
+		}
+		if present && (fa.source == config.SourceAuto || fa.source == o.source) {
+			found = append(found, o)
+		}
+	}
+	var out original
+	for i, o := range found {
+		if i > 0 && o.path != out.path {
+			return original{}, errSourcesDisagree
+		}
+		out.path = o.path
+		if o.method != "" {
+			if out.method != "" && out.method != o.method {
+				return original{}, errSourcesDisagree
+			}
+			out.method = o.method
+		}
+		if o.host != "" {
+			if out.host != "" && !strings.EqualFold(out.host, o.host) {
+				return original{}, errSourcesDisagree
+			}
+			out.host = o.host
+		}
+	}
+	if out.method == "" {
+		out.method = r.Method
+	}
+	if out.host == "" {
+		out.host = r.Host
+	}
+	return out, nil
+}
+
+// fromForwarded reads X-Forwarded-Method, -Uri and -Host (Traefik, Caddy).
+func (fa *forwardAuth) fromForwarded(r *http.Request) (original, bool, error) {
+	uri, hasURI, err1 := single(r.Header, "X-Forwarded-Uri")
+	method, hasMethod, err2 := single(r.Header, "X-Forwarded-Method")
+	host, _, err3 := single(r.Header, "X-Forwarded-Host")
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return original{}, false, errBadOriginal
+	}
+	if !hasURI && !hasMethod {
+		return original{}, false, nil
+	}
+	if !hasURI || uri == "" || !validMethod(method, hasMethod) {
+		return original{}, false, errBadOriginal
+	}
+	path, _, err := parseTarget(uri)
+	if err != nil {
+		return original{}, false, errBadOriginal
+	}
+	return original{source: config.SourceForwarded, method: method, host: host, path: path}, true, nil
+}
+
+// fromOriginal reads X-Original-Method with X-Original-URI (nginx) or
+// X-Original-URL (ingress-nginx, a full URL); when both are sent they must
+// name the same path.
+func (fa *forwardAuth) fromOriginal(r *http.Request) (original, bool, error) {
+	uri, hasURI, err1 := single(r.Header, "X-Original-Uri")
+	full, hasURL, err2 := single(r.Header, "X-Original-Url")
+	method, hasMethod, err3 := single(r.Header, "X-Original-Method")
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return original{}, false, errBadOriginal
+	}
+	if !hasURI && !hasURL && !hasMethod {
+		return original{}, false, nil
+	}
+	if !hasURI && !hasURL || !validMethod(method, hasMethod) {
+		return original{}, false, errBadOriginal
+	}
+	o := original{source: config.SourceOriginal, method: method}
+	if hasURL {
+		u, err := url.Parse(full)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+			return original{}, false, errBadOriginal
+		}
+		target := u.EscapedPath()
+		if target == "" {
+			target = "/"
+		}
+		if o.path, _, err = parseTarget(target); err != nil {
+			return original{}, false, errBadOriginal
+		}
+		o.host = u.Host
+	}
+	if hasURI {
+		path, _, err := parseTarget(uri)
+		if err != nil {
+			return original{}, false, errBadOriginal
+		}
+		if hasURL && path != o.path {
+			return original{}, false, errSourcesDisagree
+		}
+		o.path = path
+	}
+	return o, true, nil
+}
+
+// fromPath reads the path after the verify path: /auth/admin/x asks about
+// /admin/x (Envoy ext_authz path_prefix, nginx proxy_pass …/auth$request_uri).
+// It names no method: the request's own method is used.
+func (fa *forwardAuth) fromPath(r *http.Request) (original, bool, error) {
+	rest, ok := strings.CutPrefix(r.URL.Path, fa.verifyPath)
+	if !ok || rest == "" {
+		return original{}, false, nil
+	}
+	return original{source: config.SourcePath, path: rest}, true, nil
+}
+
+// single returns the one value of a header and whether it was sent; a header
+// sent more than once is an error, not a choice between its values.
+func single(h http.Header, name string) (v string, present bool, err error) {
+	switch vs := h.Values(name); len(vs) {
+	case 0:
+		return "", false, nil
+	case 1:
+		return vs[0], true, nil
+	}
+	return "", true, errBadOriginal
+}
+
+func validMethod(m string, present bool) bool {
+	if !present {
+		return true
+	}
+	if m == "" {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		if c := m[i]; (c < 'A' || c > 'Z') && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
+}

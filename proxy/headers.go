@@ -1,0 +1,102 @@
+package proxy
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/authgate/authgate/auth"
+	"github.com/authgate/authgate/config"
+)
+
+// identityPrefix is the header family authgate owns: every client header
+// whose normalised name starts with it is removed before forwarding.
+const identityPrefix = "x-auth-"
+
+// identityHeaders knows which headers carry identity: it strips them from
+// what the client sent and fills them from a verified token.
+type identityHeaders struct {
+	mapping config.ClaimHeaders
+	names   map[string]bool // normalised names of the mapped headers
+}
+
+func newIdentityHeaders(mapping config.ClaimHeaders) *identityHeaders {
+	ih := &identityHeaders{mapping: mapping, names: make(map[string]bool, len(mapping))}
+	for _, m := range mapping {
+		ih.names[config.NormalizeHeaderName(m.Header)] = true
+	}
+	return ih
+}
+
+// isIdentity reports whether a header name, in any case and in its "_" and
+// "." spellings, is one authgate sets.
+func (ih *identityHeaders) isIdentity(name string) bool {
+	n := config.NormalizeHeaderName(name)
+	return strings.HasPrefix(n, identityPrefix) || ih.names[n]
+}
+
+// strip deletes every identity header from h (request headers or trailers).
+func (ih *identityHeaders) strip(h http.Header) {
+	for name := range h {
+		if ih.isIdentity(name) {
+			delete(h, name)
+		}
+	}
+}
+
+// set writes the identity headers of id into h. A claim that is absent, or
+// that is null, or whose value cannot be a header value (control
+// characters), sets nothing;
+// the names of such claims are returned.
+func (ih *identityHeaders) set(h http.Header, id auth.Identity) (skipped []string) {
+	for _, m := range ih.mapping {
+		v, ok := id.Claim(m.Claim)
+		if !ok || v == nil {
+			continue
+		}
+		s, ok := headerValue(v)
+		if !ok {
+			skipped = append(skipped, m.Claim)
+			continue
+		}
+		h[m.Header] = []string{s}
+	}
+	return skipped
+}
+
+// headerValue renders a claim as a header value: strings as they are,
+// arrays comma-joined, numbers and booleans as JSON, objects as JSON.
+func headerValue(v any) (string, bool) {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			p, ok := headerValue(e)
+			if !ok {
+				return "", false
+			}
+			parts = append(parts, p)
+		}
+		s = strings.Join(parts, ",")
+	case json.Number:
+		s = x.String()
+	case bool:
+		s = strconv.FormatBool(x)
+	default:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return "", false
+		}
+		s = string(b)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return "", false
+		}
+	}
+	return s, true
+}

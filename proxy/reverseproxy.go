@@ -1,0 +1,115 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
+
+	"github.com/authgate/authgate/auth"
+	"github.com/authgate/authgate/config"
+)
+
+// reverseProxy forwards decided requests to the upstream.
+type reverseProxy struct {
+	target     *url.URL
+	transport  http.RoundTripper
+	headers    *identityHeaders
+	stripAuthz bool
+}
+
+// NewTransport returns the upstream transport: its own (http.DefaultTransport
+// is never touched), no proxy from the environment, and the upstream timeout
+// on connecting and on waiting for response headers.
+func NewTransport(cfg config.Config) *http.Transport {
+	return &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: cfg.UpstreamTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: 1 * time.Second,
+		ResponseHeaderTimeout: cfg.UpstreamTimeout,
+	}
+}
+
+// serve forwards r. id is the verified identity, or nil on a public path.
+// The identity headers are set in Rewrite, after ReverseProxy has removed
+// hop-by-hop headers, so a client's "Connection: X-Auth-User" cannot remove
+// them.
+func (p *reverseProxy) serve(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
+	rp := &httputil.ReverseProxy{
+		Rewrite:      func(pr *httputil.ProxyRequest) { p.rewrite(pr, id) },
+		Transport:    p.transport,
+		ErrorHandler: p.upstreamError,
+	}
+	rp.ServeHTTP(w, r)
+}
+
+func (p *reverseProxy) rewrite(pr *httputil.ProxyRequest, id *auth.Identity) {
+	pr.SetURL(p.target)
+	pr.Out.Host = pr.In.Host // the upstream sees the Host the client asked for
+	pr.SetXForwarded()
+	p.headers.strip(pr.Out.Header)
+	p.headers.strip(pr.Out.Trailer)
+	if p.stripAuthz {
+		pr.Out.Header.Del("Authorization")
+	}
+	if reqID, ok := hlog.IDFromRequest(pr.In); ok {
+		pr.Out.Header.Set("X-Request-Id", reqID.String())
+	}
+	if id != nil {
+		if skipped := p.headers.set(pr.Out.Header, *id); len(skipped) > 0 {
+			zerolog.Ctx(pr.In.Context()).Warn().Strs("claims", skipped).
+				Msg("claims not forwarded: their values cannot be header values")
+		}
+	}
+}
+
+// upstreamError answers when the upstream could not be reached (502) or sent
+// no response headers in time (504).
+func (p *reverseProxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	var ne net.Error
+	status, msg, reason := http.StatusBadGateway, msgUpstreamDown, "upstream_unavailable"
+	switch {
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		status, msg, reason = http.StatusGatewayTimeout, msgUpstreamTimeout, "upstream_timeout"
+	case errors.Is(err, context.Canceled):
+		reason = "client_gone"
+	}
+	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
+		return c.Str("upstream_error", describe(err))
+	})
+	writeError(w, r, status, msg, reason, false)
+}
+
+// describe renders an upstream error without the request URL, whose query
+// may carry secrets.
+func describe(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// upgradeAllowed reports whether the request asks for no protocol upgrade or
+// for WebSocket, the only one authgate proxies (h2c and others are refused).
+func upgradeAllowed(h http.Header) bool {
+	up := h.Values("Upgrade")
+	switch len(up) {
+	case 0:
+		return true
+	case 1:
+		return strings.EqualFold(strings.TrimSpace(up[0]), "websocket")
+	}
+	return false
+}

@@ -1,0 +1,56 @@
+package proxy
+
+import (
+	"net/http"
+
+	"github.com/authgate/authgate/auth"
+)
+
+// addRoutes is the whole surface of the main listener. authgate's own
+// endpoints come first; every other path goes to the upstream (proxy mode)
+// or is not found.
+func addRoutes(mux *http.ServeMux, o Options) {
+	cfg, m := o.Config, o.Metrics
+	g := &gate{policy: NewPolicy(cfg), verifier: o.Verifier, metrics: m}
+	headers := newIdentityHeaders(cfg.ClaimHeaders)
+
+	if o.Issuer != nil {
+		mux.Handle(cfg.LoginPath, m.instrument("login", handleLogin(o.Users, o.Issuer, m)))
+	}
+	mux.Handle(cfg.MePath, m.instrument("me", handleMe(g)))
+	verify := m.instrument("verify", &forwardAuth{gate: g, headers: headers, verifyPath: cfg.VerifyPath, source: cfg.ForwardAuthSource})
+	mux.Handle(cfg.VerifyPath, verify)
+	mux.Handle(cfg.VerifyPath+"/", verify)
+	mux.Handle(cfg.JWKSPath, m.instrument("jwks", handleJWKS(o.Keys.PublicJWKS())))
+
+	if cfg.Upstream == nil {
+		mux.Handle("/", m.instrument("not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, r, http.StatusNotFound, msgNotFound, "not_found", false)
+		})))
+		return
+	}
+	rp := &reverseProxy{target: cfg.Upstream, transport: o.Transport, headers: headers, stripAuthz: cfg.StripAuthorization}
+	mux.Handle("/", m.instrument("proxy", handleProxy(g, rp)))
+}
+
+// handleProxy decides a request and forwards it when it may pass. Client
+// identity headers are stripped on every path, public ones included.
+func handleProxy(g *gate, rp *reverseProxy) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !upgradeAllowed(r.Header) {
+			writeError(w, r, http.StatusBadRequest, msgBadUpgrade, "bad_upgrade", false)
+			return
+		}
+		d := g.decide(r.Context(), r.URL.Path, r.Header.Values("Authorization"))
+		g.record(r, d)
+		if d.denial != nil {
+			deny(w, r, d.denial)
+			return
+		}
+		var id *auth.Identity
+		if !d.public {
+			id = &d.identity
+		}
+		rp.serve(w, r, id)
+	})
+}

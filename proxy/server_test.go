@@ -1,0 +1,324 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestProxyDecisions(t *testing.T) {
+	f := newFixture(t, true, "AUTHGATE_PUBLIC_PATHS=/public/*,/health")
+	valid := f.token(t, nil, 0)
+	tests := []struct {
+		name      string
+		path      string
+		authz     []string
+		status    int
+		message   string // error message, for denials
+		challenge string // WWW-Authenticate, for 401
+		identity  bool   // upstream must get alice's identity headers
+	}{
+		{name: "public, no token", path: "/public/page", status: 200},
+		{name: "public exact", path: "/health", status: 200},
+		{name: "public with a token gets no identity", path: "/public", authz: []string{"Bearer " + valid}, status: 200},
+		{name: "protected, no token", path: "/api", status: 401, message: msgMissingAuth, challenge: `Bearer realm="authgate"`},
+		{name: "protected, valid token", path: "/api/items?x=1", authz: []string{"Bearer " + valid}, status: 200, identity: true},
+		{name: "scheme in any case", path: "/api", authz: []string{"bEaReR " + valid}, status: 200, identity: true},
+		{name: "expired", path: "/api", authz: []string{"Bearer " + f.expiredToken(t)}, status: 401, message: msgTokenExpired, challenge: `Bearer realm="authgate", error="invalid_token"`},
+		{name: "garbage token", path: "/api", authz: []string{"Bearer abc.def.ghi"}, status: 401, message: msgInvalidToken, challenge: `Bearer realm="authgate", error="invalid_token"`},
+		{name: "token of another secret", path: "/api", authz: []string{"Bearer " + valid[:len(valid)-4] + "AAAA"}, status: 401, message: msgInvalidToken},
+		{name: "Basic scheme", path: "/api", authz: []string{"Basic YWxpY2U6c2VjcmV0"}, status: 401, message: msgMissingAuth},
+		{name: "Bearer without token", path: "/api", authz: []string{"Bearer"}, status: 401, message: msgMissingAuth},
+		{name: "two Authorization headers", path: "/api", authz: []string{"Bearer " + valid, "Bearer " + valid}, status: 401, message: msgMissingAuth},
+		{name: "token in the query is never read", path: "/api?access_token=" + valid, status: 401, message: msgMissingAuth},
+		{name: "the path below the public prefix only", path: "/publicity", status: 401, message: msgMissingAuth},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := f.request(t, "GET", tt.path, nil)
+			req.Header["Authorization"] = tt.authz
+			addForged(req.Header)
+			resp, body := f.do(t, req)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("GET %s = %d %s, want %d", tt.path, resp.StatusCode, body, tt.status)
+			}
+			got, reached := f.backend.take(t)
+			if reached != (tt.status == 200) {
+				t.Fatalf("upstream reached = %v, want %v", reached, tt.status == 200)
+			}
+			if tt.status != 200 {
+				if msg := errorBody(t, resp, body); msg != tt.message {
+					t.Errorf("error = %q, want %q", msg, tt.message)
+				}
+				if tt.challenge != "" && resp.Header.Get("WWW-Authenticate") != tt.challenge {
+					t.Errorf("WWW-Authenticate = %q, want %q", resp.Header.Get("WWW-Authenticate"), tt.challenge)
+				}
+				return
+			}
+			assertNoForged(t, got)
+			want := map[string]string{"X-Auth-Subject": "1", "X-Auth-User": "alice", "X-Auth-Roles": "admin,user"}
+			for name, v := range want {
+				if tt.identity && fmt.Sprint(got.Header[name]) != "["+v+"]" {
+					t.Errorf("upstream %s = %q, want [%s]", name, got.Header[name], v)
+				}
+				if !tt.identity && got.Header[name] != nil {
+					t.Errorf("upstream got %s = %q on a public path", name, got.Header[name])
+				}
+			}
+		})
+	}
+}
+
+// TestPathBypass sends request targets as raw bytes, so that no client
+// cleans them, and checks that none reaches a protected path unauthenticated.
+func TestPathBypass(t *testing.T) {
+	f := newFixture(t, true, "AUTHGATE_PROTECTED_PATHS=/admin/*", "AUTHGATE_PUBLIC_PATHS=/public/*")
+	tests := []struct {
+		target string
+		status int
+	}{
+		{"/public/../admin", 400},
+		{"/public/%2e%2e/admin", 400},
+		{"/public/%2E%2E/admin", 400},
+		{"/public/.%2e/admin", 400},
+		{"/public/./../admin", 400},
+		{"/admin/.", 400},
+		{"/./admin", 400},
+		{"//admin", 400},
+		{"/public//../admin", 400},
+		{"/admin%2fsecret", 400},
+		{"/admin%2Fsecret", 400},
+		{"/public%2f..%2fadmin", 400},
+		{"/public/%252e%252e/admin", 400},
+		{"/public\\..\\admin", 400},
+		{"/public/%5c..%5cadmin", 400},
+		{"/admin;jsessionid=x", 400},
+		{"/public;/../admin", 400},
+		{"/public/%3b/admin", 400},
+		{"/ad%00min", 400},
+		{"/public/%0d%0aX-Auth-User:%20mallory", 400},
+		{"/public/#/../admin", 400},
+		{"http://evil.example/admin", 400},
+		{"HTTP://127.0.0.1/public/../admin", 400},
+		{"*", 400},
+		{"/%61dmin", 401},           // decoded before matching: /admin
+		{"/admin/", 401},            // the prefix covers the trailing slash
+		{"/admin?/public", 401},     // the query never matches
+		{"/public/ok", 200},         // still public
+		{"/public/a%20b", 200},      // an encoded space is a plain character
+		{"/elsewhere", 200},         // not listed: public, as PROTECTED_PATHS is set
+		{"/public/%61dmin/..", 400}, // dot segments after decoding too
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			req := "GET " + tt.target + " HTTP/1.1\r\nHost: app.example\r\nX-Auth-User: mallory\r\nConnection: close\r\n\r\n"
+			resp, body := f.raw(t, req)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("GET %s = %d %s, want %d", tt.target, resp.StatusCode, body, tt.status)
+			}
+			got, reached := f.backend.take(t)
+			if reached != (tt.status == 200) {
+				t.Fatalf("upstream reached = %v for %s", reached, tt.target)
+			}
+			if tt.status == 400 {
+				if msg := errorBody(t, resp, body); msg != msgBadPath {
+					t.Errorf("error = %q, want %q", msg, msgBadPath)
+				}
+			}
+			if reached {
+				assertNoForged(t, got)
+			}
+		})
+	}
+}
+
+// TestUpstreamGetsTheMatchedPath checks that the path rules saw is the path
+// the upstream receives: decoded escapes arrive decoded (re-encoded only
+// where a path needs it) and the query is passed on untouched.
+func TestUpstreamGetsTheMatchedPath(t *testing.T) {
+	f := newFixture(t, true, "AUTHGATE_PROTECTED_PATHS=/private/*")
+	for _, tt := range []struct{ target, want string }{
+		{"/%61dmin", "/admin"},
+		{"/x/a%20b?q=%2F&r=1", "/x/a%20b?q=%2F&r=1"},
+		{"/caf%C3%A9", "/caf%C3%A9"},
+		{"/a/b/", "/a/b/"},
+	} {
+		resp, body := f.raw(t, "GET "+tt.target+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s = %d %s", tt.target, resp.StatusCode, body)
+		}
+		got, _ := f.backend.take(t)
+		if got.RequestURI != tt.want {
+			t.Errorf("GET %s reached the upstream as %s, want %s", tt.target, got.RequestURI, tt.want)
+		}
+	}
+}
+
+func TestConnectionHeaderCannotDropIdentity(t *testing.T) {
+	f := newFixture(t, true)
+	req := f.request(t, "GET", "/api", nil)
+	req.Header.Set("Authorization", "Bearer "+f.token(t, nil, 0))
+	req.Header.Set("Connection", "X-Auth-User, X-Auth-Subject, X-Auth-Roles, Authorization")
+	resp, body := f.do(t, req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d %s", resp.StatusCode, body)
+	}
+	got, _ := f.backend.take(t)
+	if got.Header.Get("X-Auth-User") != "alice" || got.Header.Get("X-Auth-Subject") != "1" {
+		t.Errorf("upstream identity = %v; a client Connection header removed it", got.Header)
+	}
+}
+
+func TestTrailersCannotCarryIdentity(t *testing.T) {
+	f := newFixture(t, true, "AUTHGATE_PROTECTED_PATHS=/private/*")
+	req := "POST /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTrailer: X-Auth-User, X-Auth_Roles\r\nConnection: close\r\n\r\n" +
+		"5\r\nhello\r\n0\r\nX-Auth-User: mallory\r\nX-Auth_Roles: forged-admin\r\n\r\n"
+	resp, body := f.raw(t, req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d %s", resp.StatusCode, body)
+	}
+	got, _ := f.backend.take(t)
+	if got.Body != "hello" {
+		t.Errorf("upstream body = %q, want hello", got.Body)
+	}
+	assertNoForged(t, got)
+}
+
+func TestForwardedHeadersAndHost(t *testing.T) {
+	f := newFixture(t, true, "AUTHGATE_PROTECTED_PATHS=/private/*")
+	req := f.request(t, "POST", "/form", strings.NewReader("a=1"))
+	req.Host = "app.example"
+	req.Header.Set("X-Forwarded-For", "6.6.6.6")
+	req.Header.Set("X-Forwarded-Host", "evil.example")
+	req.Header.Set("Forwarded", "for=6.6.6.6")
+	resp, _ := f.do(t, req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	got, _ := f.backend.take(t)
+	checks := map[string]string{
+		"X-Forwarded-For":   "127.0.0.1",
+		"X-Forwarded-Host":  "app.example",
+		"X-Forwarded-Proto": "http",
+		"Forwarded":         "",
+	}
+	for name, want := range checks {
+		if v := got.Header.Get(name); v != want {
+			t.Errorf("upstream %s = %q, want %q", name, v, want)
+		}
+	}
+	if got.Host != "app.example" || got.Body != "a=1" || got.Method != "POST" {
+		t.Errorf("upstream got Host %q, body %q, method %s", got.Host, got.Body, got.Method)
+	}
+	if got.Header.Get("X-Request-Id") == "" || got.Header.Get("X-Request-Id") != resp.Header.Get("X-Request-Id") {
+		t.Errorf("X-Request-Id upstream %q, to the client %q", got.Header.Get("X-Request-Id"), resp.Header.Get("X-Request-Id"))
+	}
+}
+
+func TestStripAuthorization(t *testing.T) {
+	for _, strip := range []bool{false, true} {
+		f := newFixture(t, true, fmt.Sprintf("AUTHGATE_STRIP_AUTHORIZATION=%v", strip))
+		req := f.request(t, "GET", "/x", nil)
+		req.Header.Set("Authorization", "Bearer "+f.token(t, nil, 0))
+		f.do(t, req)
+		got, _ := f.backend.take(t)
+		if has := got.Header.Get("Authorization") != ""; has == strip {
+			t.Errorf("STRIP_AUTHORIZATION=%v: upstream Authorization present = %v", strip, has)
+		}
+	}
+}
+
+func TestClaimHeadersMapping(t *testing.T) {
+	f := newFixture(t, true, "AUTHGATE_CLAIM_HEADERS=sub=X-User-Id,realm_access.roles=X-Roles,email=X-Email,missing=X-Missing")
+	req := f.request(t, "GET", "/x", nil)
+	req.Header.Set("Authorization", "Bearer "+f.token(t, map[string]any{
+		"realm_access": map[string]any{"roles": []any{"a", "b"}},
+		"email":        "alice@example.com",
+	}, 0))
+	req.Header["X-User_Id"] = []string{"mallory"} // a configured header in another spelling
+	req.Header["X-Missing"] = []string{"mallory"}
+	addForged(req.Header)
+	resp, body := f.do(t, req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d %s", resp.StatusCode, body)
+	}
+	got, _ := f.backend.take(t)
+	assertNoForged(t, got)
+	for name, want := range map[string]string{"X-User-Id": "1", "X-Roles": "a,b", "X-Email": "alice@example.com", "X-Missing": ""} {
+		if v := got.Header.Get(name); v != want {
+			t.Errorf("upstream %s = %q, want %q", name, v, want)
+		}
+	}
+	for name := range got.Header {
+		if strings.EqualFold(name, "X-User_Id") {
+			t.Errorf("upstream got the client's %s", name)
+		}
+	}
+}
+
+func TestUpstreamErrors(t *testing.T) {
+	t.Run("unreachable", func(t *testing.T) {
+		f := newFixture(t, true, "AUTHGATE_PROTECTED_PATHS=/private/*")
+		f.backend.server.Close()
+		resp, body := f.do(t, f.request(t, "GET", "/x", nil))
+		if resp.StatusCode != 502 || errorBody(t, resp, body) != msgUpstreamDown {
+			t.Errorf("= %d %s, want 502 %q", resp.StatusCode, body, msgUpstreamDown)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		release := make(chan struct{})
+		slow := newBackend(t, func(w http.ResponseWriter, r *http.Request) { <-release })
+		t.Cleanup(func() { close(release) })
+		f := newFixture(t, false, "AUTHGATE_UPSTREAM="+slow.server.URL, "AUTHGATE_PROTECTED_PATHS=/private/*", "AUTHGATE_UPSTREAM_TIMEOUT=100ms")
+		resp, body := f.do(t, f.request(t, "GET", "/x", nil))
+		if resp.StatusCode != 504 || errorBody(t, resp, body) != msgUpstreamTimeout {
+			t.Errorf("= %d %s, want 504 %q", resp.StatusCode, body, msgUpstreamTimeout)
+		}
+	})
+}
+
+func TestHeaderLimit(t *testing.T) {
+	f := newFixture(t, true, "AUTHGATE_PROTECTED_PATHS=/private/*", "AUTHGATE_MAX_HEADER_BYTES=2048")
+	req := f.request(t, "GET", "/x", nil)
+	req.Header.Set("X-Big", strings.Repeat("a", 3000))
+	resp, body := f.do(t, req)
+	if resp.StatusCode != 431 || errorBody(t, resp, body) != msgHeadersTooLarge {
+		t.Errorf("= %d %s, want 431 %q", resp.StatusCode, body, msgHeadersTooLarge)
+	}
+	if _, reached := f.backend.take(t); reached {
+		t.Error("upstream reached")
+	}
+	req.Header.Set("X-Big", strings.Repeat("a", 1000))
+	if resp, _ := f.do(t, req); resp.StatusCode != 200 {
+		t.Errorf("a request under the limit got %d", resp.StatusCode)
+	}
+}
+
+func TestNotFoundWithoutUpstream(t *testing.T) {
+	f := newFixture(t, false)
+	resp, body := f.do(t, f.request(t, "GET", "/anything", nil))
+	if resp.StatusCode != 404 || errorBody(t, resp, body) != msgNotFound {
+		t.Errorf("= %d %s, want 404", resp.StatusCode, body)
+	}
+}
+
+func TestJWKS(t *testing.T) {
+	f := newFixture(t, false)
+	resp, body := f.do(t, f.request(t, "GET", "/.well-known/jwks.json", nil))
+	if resp.StatusCode != 200 || body != "{\"keys\":[]}\n" || !strings.HasPrefix(resp.Header.Get("Cache-Control"), "public, max-age=") {
+		t.Errorf("= %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+}
+
+func TestUpstreamResponseHeadersPassThrough(t *testing.T) {
+	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-From-App", "yes")
+		w.WriteHeader(418)
+	})
+	f := newFixture(t, false, "AUTHGATE_UPSTREAM="+b.server.URL, "AUTHGATE_PROTECTED_PATHS=/private/*")
+	resp, _ := f.do(t, f.request(t, "GET", "/teapot", nil))
+	if resp.StatusCode != 418 || resp.Header.Get("X-From-App") != "yes" {
+		t.Errorf("= %d %v", resp.StatusCode, resp.Header)
+	}
+}
