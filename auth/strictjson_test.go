@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -25,6 +27,15 @@ func TestDecodeObject(t *testing.T) {
 		{``, false},
 		{strings.Repeat(`{"a":`, 40) + `1` + strings.Repeat(`}`, 40), false},
 		{`{"a":` + strings.Repeat(`[`, 40) + strings.Repeat(`]`, 40) + `}`, false},
+		{`{"s":"\ud83d\ude00"}`, true},
+		{`{"s":"\ud800"}`, false},   // lone surrogate
+		{"{\"s\":\"\xff\"}", false}, // invalid UTF-8
+		{"{\"s\":\"a\nb\"}", false}, // raw control character
+		{`{"n":01}`, false},
+		{`{"n":-}`, false},
+		{`{"n":1e}`, false},
+		{`{"a":1,}`, false},
+		{`{"a" 1}`, false},
 	}
 	for _, tt := range tests {
 		m, err := DecodeObject([]byte(tt.in))
@@ -39,4 +50,35 @@ func TestDecodeObject(t *testing.T) {
 	if n, ok := m["n"].(json.Number); !ok || n.String() != "1.50" {
 		t.Errorf(`m["n"] = %#v, want json.Number("1.50")`, m["n"])
 	}
+}
+
+// FuzzDecodeObject checks DecodeObject against encoding/json: whatever it
+// accepts, encoding/json reads as the same value; whatever encoding/json
+// refuses, it refuses too.
+func FuzzDecodeObject(f *testing.F) {
+	for _, s := range []string{
+		`{"a":1,"b":[1,{"c":true}],"d":null}`, `{"sub":"a","SUB":"b"}`, `{"sub":"a","sub":"b"}`,
+		`{"s":"\u00e9\ud83d\ude00\n\"\\\/"}`, `{"n":-0.5e+10}`, `{"x":"\ud800"}`, `{"x":"é"}`,
+		` { "a" : [ ] , "b" : { } } `, `{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":tru}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := DecodeObject(data)
+		if err != nil {
+			return
+		}
+		if !json.Valid(data) {
+			t.Fatalf("DecodeObject(%q) accepted what encoding/json calls invalid", data)
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var want map[string]any
+		if err := dec.Decode(&want); err != nil {
+			t.Fatalf("encoding/json: %v", err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("DecodeObject(%q) = %#v, encoding/json reads %#v", data, got, want)
+		}
+	})
 }

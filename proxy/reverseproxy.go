@@ -8,6 +8,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -23,7 +24,21 @@ type reverseProxy struct {
 	transport  http.RoundTripper
 	headers    *identityHeaders
 	stripAuthz bool
+	buffers    bufferPool
 }
+
+// bufferPool recycles the 32 KiB buffers ReverseProxy copies bodies with;
+// without one it allocates a fresh buffer for every response.
+type bufferPool struct{ p sync.Pool }
+
+func (bp *bufferPool) Get() []byte {
+	if b, ok := bp.p.Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, 32<<10)
+}
+
+func (bp *bufferPool) Put(b []byte) { bp.p.Put(&b) }
 
 // NewTransport returns the upstream transport: its own (http.DefaultTransport
 // is never touched), no proxy from the environment, and the upstream timeout
@@ -50,6 +65,7 @@ func (p *reverseProxy) serve(w http.ResponseWriter, r *http.Request, id *auth.Id
 		Rewrite:      func(pr *httputil.ProxyRequest) { p.rewrite(pr, id) },
 		Transport:    p.transport,
 		ErrorHandler: p.upstreamError,
+		BufferPool:   &p.buffers,
 	}
 	rp.ServeHTTP(w, r)
 }
