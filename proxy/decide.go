@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/rs/zerolog"
-
 	"github.com/authgate/authgate/auth"
 )
 
@@ -79,15 +77,7 @@ func (g *gate) authenticate(ctx context.Context, authorization []string) (auth.I
 
 // record puts the decision on the request's access log line and counts it.
 func (g *gate) record(r *http.Request, d decision) {
-	label := d.label()
-	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
-		c = c.Str("decision", label).Str("rule", d.rule)
-		if d.identity.Subject != "" {
-			c = c.Str("sub", d.identity.Subject)
-		}
-		return c
-	})
-	g.metrics.decisions.WithLabelValues(label, d.rule).Inc()
+	g.metrics.record(r, d.label(), d.rule, d.identity.Subject)
 }
 
 // deny answers a denied request.

@@ -32,6 +32,7 @@ type loginResponse struct {
 func handleLogin(users *auth.Users, issuer *auth.Issuer, m *Metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
+			m.record(r, "denied:method_not_allowed", ruleLogin, "")
 			methodNotAllowed(w, r, http.MethodPost)
 			return
 		}
@@ -39,9 +40,11 @@ func handleLogin(users *auth.Users, issuer *auth.Issuer, m *Metrics) http.Handle
 		if err != nil {
 			m.logins.WithLabelValues("malformed").Inc()
 			if errors.Is(err, errBodyTooLarge) {
+				m.record(r, "denied:body_too_large", ruleLogin, "")
 				writeError(w, r, http.StatusRequestEntityTooLarge, msgBodyTooLarge, "body_too_large", false)
 				return
 			}
+			m.record(r, "denied:malformed_body", ruleLogin, "")
 			writeError(w, r, http.StatusBadRequest, msgMalformedBody, "malformed_body", false)
 			return
 		}
@@ -54,6 +57,7 @@ func handleLogin(users *auth.Users, issuer *auth.Issuer, m *Metrics) http.Handle
 		if err != nil {
 			if errors.Is(err, auth.ErrInvalidCredentials) {
 				m.logins.WithLabelValues("invalid_credentials").Inc()
+				m.record(r, "denied:invalid_credentials", ruleLogin, "")
 				writeError(w, r, http.StatusUnauthorized, msgInvalidCredentials, "invalid_credentials", false)
 				return
 			}
@@ -71,9 +75,7 @@ func handleLogin(users *auth.Users, issuer *auth.Issuer, m *Metrics) http.Handle
 			return
 		}
 		m.logins.WithLabelValues("ok").Inc()
-		zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
-			return c.Str("sub", user.ID)
-		})
+		m.record(r, "allowed", ruleLogin, user.ID)
 		w.Header().Set("Pragma", "no-cache")
 		writeJSON(w, http.StatusOK, loginResponse{
 			AccessToken: token,

@@ -167,6 +167,7 @@ func TestLogsKeepSecrets(t *testing.T) {
 		f.request(t, "GET", "/api?access_token="+querySecret, nil),
 		f.request(t, "GET", "/public/x?password="+querySecret, nil),
 		f.request(t, "GET", "/auth", nil),
+		f.request(t, "GET", "/public/../api?token="+querySecret, nil),
 		f.request(t, "GET", "/api", nil),
 	}
 	for i, req := range requests {
@@ -201,10 +202,8 @@ func TestLogsKeepSecrets(t *testing.T) {
 				t.Errorf("access line lacks %q: %s", field, line)
 			}
 		}
-		if entry["path"] != "/login" {
-			if d, _ := entry["decision"].(string); d == "" {
-				t.Errorf("access line lacks the decision: %s", line)
-			}
+		if d, _ := entry["decision"].(string); d == "" {
+			t.Errorf("access line lacks the decision: %s", line)
 		}
 	}
 	if lines != len(requests) {

@@ -18,11 +18,12 @@ type meResponse struct {
 func handleMe(g *gate) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			g.metrics.record(r, "denied:method_not_allowed", ruleMe, "")
 			methodNotAllowed(w, r, "GET, HEAD")
 			return
 		}
 		id, den := g.authenticate(r.Context(), r.Header.Values("Authorization"))
-		d := decision{rule: "me", identity: id, denial: den}
+		d := decision{rule: ruleMe, identity: id, denial: den}
 		g.record(r, d)
 		if den != nil {
 			deny(w, r, den)

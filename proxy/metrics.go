@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
 )
 
 // Metrics are authgate's Prometheus metrics, on a registry of their own
@@ -51,4 +52,18 @@ func (m *Metrics) instrument(route string, h http.Handler) http.Handler {
 	labels := prometheus.Labels{"route": route}
 	h = promhttp.InstrumentHandlerDuration(m.duration.MustCurryWith(labels), h)
 	return promhttp.InstrumentHandlerCounter(m.requests.MustCurryWith(labels), h)
+}
+
+// record puts a decision (public, allowed or denied:<reason>), the rule that
+// made it and the subject, when known, on the request's access log line, and
+// counts it. Every request gets exactly one.
+func (m *Metrics) record(r *http.Request, decision, rule, sub string) {
+	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
+		c = c.Str("decision", decision).Str("rule", rule)
+		if sub != "" {
+			c = c.Str("sub", sub)
+		}
+		return c
+	})
+	m.decisions.WithLabelValues(decision, rule).Inc()
 }

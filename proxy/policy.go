@@ -26,6 +26,11 @@ type rule struct {
 const (
 	ruleDefault   = "default"
 	ruleNoRequest = "no-original-request"
+	ruleLogin     = "login"
+	ruleMe        = "me"
+	ruleJWKS      = "jwks"
+	ruleRequest   = "request" // refused before routing: target or headers
+	ruleNotFound  = "not-found"
 )
 
 // NewPolicy builds the policy of cfg.

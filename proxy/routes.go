@@ -21,10 +21,11 @@ func addRoutes(mux *http.ServeMux, o Options) {
 	verify := m.instrument("verify", &forwardAuth{gate: g, headers: headers, verifyPath: cfg.VerifyPath, source: cfg.ForwardAuthSource})
 	mux.Handle(cfg.VerifyPath, verify)
 	mux.Handle(cfg.VerifyPath+"/", verify)
-	mux.Handle(cfg.JWKSPath, m.instrument("jwks", handleJWKS(o.Keys.PublicJWKS())))
+	mux.Handle(cfg.JWKSPath, m.instrument("jwks", handleJWKS(o.Keys.PublicJWKS(), m)))
 
 	if cfg.Upstream == nil {
 		mux.Handle("/", m.instrument("not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			m.record(r, "denied:not_found", ruleNotFound, "")
 			writeError(w, r, http.StatusNotFound, msgNotFound, "not_found", false)
 		})))
 		return
@@ -38,6 +39,7 @@ func addRoutes(mux *http.ServeMux, o Options) {
 func handleProxy(g *gate, rp *reverseProxy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !upgradeAllowed(r.Header) {
+			g.metrics.record(r, "denied:bad_upgrade", ruleRequest, "")
 			writeError(w, r, http.StatusBadRequest, msgBadUpgrade, "bad_upgrade", false)
 			return
 		}

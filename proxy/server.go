@@ -72,6 +72,7 @@ func checkRequest(maxHeaderBytes int, verifyPath string, m *Metrics, next http.H
 		if isVerifyTarget(r.RequestURI, verifyPath) {
 			route, status, msg = "verify", http.StatusForbidden, msgForbidden
 		}
+		m.record(r, "denied:"+reason, ruleRequest, "")
 		writeError(w, r, status, msg, reason, false)
 		m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 	}
