@@ -21,6 +21,7 @@ const (
 	ReasonBadClaims    = "bad_claims"
 	ReasonNotYetValid  = "not_yet_valid"
 	ReasonExpired      = "expired"
+	ReasonTooLongLived = "too_long_lived"
 )
 
 // TokenError says why a token was refused. errors.Is matches its kind

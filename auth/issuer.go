@@ -27,7 +27,7 @@ type Issuer struct {
 }
 
 // ErrCannotSign is returned by NewIssuer when no signing key is configured.
-var ErrCannotSign = errors.New("no signing key is configured (set AUTHGATE_JWT_SECRET or AUTHGATE_JWT_SECRET_FILE)")
+var ErrCannotSign = errors.New("no signing key is configured (set AUTHGATE_JWT_SECRET[_FILE] or AUTHGATE_JWT_PRIVATE_KEY_FILE)")
 
 // NewIssuer returns an Issuer that signs with ks's signing key.
 func NewIssuer(ks *KeySet, o IssuerOptions) (*Issuer, error) {

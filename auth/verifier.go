@@ -27,52 +27,105 @@ type Identity struct {
 }
 
 // Claim returns the claim at a dotted path such as "realm_access.roles".
-// A claim whose own name contains the dot is found too.
+// Names that contain dots themselves are found too: "kubernetes.io.namespace"
+// reaches {"kubernetes.io": {"namespace": …}}.
 func (id Identity) Claim(path string) (any, bool) {
-	if v, ok := id.Claims[path]; ok {
+	return lookupPath(id.Claims, path)
+}
+
+func lookupPath(m map[string]any, path string) (any, bool) {
+	if v, ok := m[path]; ok {
 		return v, true
 	}
-	var cur any = id.Claims
-	for part := range strings.SplitSeq(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
+	for i := 0; i < len(path); i++ {
+		if path[i] != '.' {
+			continue
 		}
-		if cur, ok = m[part]; !ok {
-			return nil, false
+		if inner, ok := m[path[:i]].(map[string]any); ok {
+			if v, ok := lookupPath(inner, path[i+1:]); ok {
+				return v, true
+			}
 		}
 	}
-	return cur, true
+	return nil, false
 }
 
-// VerifierOptions are the claim checks every token must pass.
+// VerifierOptions are the issuers a Verifier trusts and the claim checks
+// every token must pass.
 type VerifierOptions struct {
-	Issuer   string        // required value of iss
-	Audience string        // when set, aud must contain it
-	Leeway   time.Duration // clock skew allowed on exp, nbf and iat
-	Now      func() time.Time
+	Issuer      string          // authgate's own issuer, whose keys are the KeySet
+	Remote      []*RemoteKeySet // trusted external issuers
+	Audience    string          // when set, aud must contain it, whatever the issuer
+	Leeway      time.Duration   // clock skew allowed on exp, nbf and iat
+	MaxLifetime time.Duration   // when set, exp - iat may not exceed it (and iat is required)
+	Now         func() time.Time
 }
 
-// Verifier checks tokens against a key set. Its algorithm allowlist comes
-// from the keys and cannot be switched off.
-type Verifier struct {
-	keys   *KeySet
+// keySource finds the key for a token of one issuer.
+type keySource interface {
+	lookup(ctx context.Context, alg, kid string) (any, error)
+}
+
+// trusted is one issuer: where its keys come from and the golang-jwt parser
+// that checks its tokens (WithIssuer set to it).
+type trusted struct {
+	keys   keySource
+	algs   []string
 	parser *jwt.Parser
 }
 
-// NewVerifier returns a Verifier for the keys in ks.
+// Verifier checks tokens. Keys are chosen by (iss, kid): a key of one issuer
+// never verifies a token claiming another. The algorithm allowlist comes from
+// the keys (authgate's own) or is the asymmetric algorithms (external
+// issuers), and cannot be switched off.
+type Verifier struct {
+	issuers     map[string]*trusted
+	only        *trusted // the one issuer, when there is one: no need to peek at iss
+	algs        []string // every algorithm any issuer accepts
+	maxLifetime time.Duration
+}
+
+// NewVerifier returns a Verifier for authgate's own keys (ks, may be nil or
+// empty when authgate only verifies external tokens) and o.Remote.
 func NewVerifier(ks *KeySet, o VerifierOptions) (*Verifier, error) {
-	if o.Issuer == "" {
-		return nil, errors.New("the verifier needs an issuer")
+	v := &Verifier{issuers: map[string]*trusted{}, maxLifetime: o.MaxLifetime}
+	add := func(iss string, keys keySource, algs []string) {
+		v.issuers[iss] = &trusted{keys: keys, algs: algs, parser: jwt.NewParser(parserOptions(iss, algs, o)...)}
+		for _, a := range algs {
+			if !slices.Contains(v.algs, a) {
+				v.algs = append(v.algs, a)
+			}
+		}
 	}
-	algs := ks.Algorithms()
-	if len(algs) == 0 {
-		return nil, errors.New("no verification keys are configured")
+	if ks != nil && ks.Len() > 0 {
+		if o.Issuer == "" {
+			return nil, errors.New("the verifier needs an issuer for its own keys")
+		}
+		add(o.Issuer, ks, ks.Algorithms())
 	}
+	for _, r := range o.Remote {
+		if _, dup := v.issuers[r.Issuer()]; dup {
+			return nil, fmt.Errorf("issuer %q is configured twice", r.Issuer())
+		}
+		add(r.Issuer(), r, asymmetricAlgs)
+	}
+	if len(v.issuers) == 0 {
+		return nil, errors.New("no verification keys and no trusted issuers are configured")
+	}
+	if len(v.issuers) == 1 {
+		for _, t := range v.issuers {
+			v.only = t
+		}
+	}
+	return v, nil
+}
+
+// parserOptions are the golang-jwt checks for tokens of issuer iss.
+func parserOptions(iss string, algs []string, o VerifierOptions) []jwt.ParserOption {
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(algs),
 		jwt.WithExpirationRequired(),
-		jwt.WithIssuer(o.Issuer),
+		jwt.WithIssuer(iss),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(o.Leeway),
 		jwt.WithStrictDecoding(),
@@ -83,7 +136,7 @@ func NewVerifier(ks *KeySet, o VerifierOptions) (*Verifier, error) {
 	if o.Now != nil {
 		opts = append(opts, jwt.WithTimeFunc(o.Now))
 	}
-	return &Verifier{keys: ks, parser: jwt.NewParser(opts...)}, nil
+	return opts
 }
 
 // Verify checks raw and returns the identity it carries. Errors match
@@ -97,12 +150,21 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	key, err := v.keys.lookup(alg, kid)
+	iss := v.only
+	if iss == nil {
+		if iss, err = v.issuerOf(raw); err != nil {
+			return Identity{}, err
+		}
+	}
+	if !slices.Contains(iss.algs, alg) {
+		return Identity{}, newTokenError(ErrInvalidToken, ReasonBadAlgorithm, fmt.Errorf("alg %q is not one of the issuer's %v", alg, iss.algs))
+	}
+	key, err := iss.keys.lookup(ctx, alg, kid)
 	if err != nil {
 		return Identity{}, err
 	}
 	var c claims
-	tok, err := v.parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
+	tok, err := iss.parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
 		if t.Method.Alg() != alg {
 			return nil, newTokenError(ErrInvalidToken, ReasonBadAlgorithm, errors.New("alg changed between reads"))
 		}
@@ -114,11 +176,40 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	if !tok.Valid {
 		return Identity{}, newTokenError(ErrInvalidToken, ReasonMalformed, errors.New("token not valid"))
 	}
+	if v.maxLifetime > 0 {
+		if c.iat == nil {
+			return Identity{}, newTokenError(ErrInvalidToken, ReasonBadClaims, errors.New("no iat, so the token's lifetime is unknown"))
+		}
+		if life := c.exp.Sub(c.iat.Time); life > v.maxLifetime {
+			return Identity{}, newTokenError(ErrInvalidToken, ReasonTooLongLived, fmt.Errorf("lifetime %v is over %v", life, v.maxLifetime))
+		}
+	}
 	id := Identity{Subject: c.sub, Claims: c.all, ExpiresAt: c.exp.Time}
 	if c.iat != nil {
 		id.IssuedAt = c.iat.Time
 	}
 	return id, nil
+}
+
+// issuerOf reads the unverified iss of a token to pick the issuer whose keys
+// and checks apply; the signature and every claim are verified after.
+func (v *Verifier) issuerOf(raw string) (*trusted, error) {
+	_, rest, _ := strings.Cut(raw, ".")
+	seg, _, _ := strings.Cut(rest, ".")
+	b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+	if err != nil {
+		return nil, newTokenError(ErrInvalidToken, ReasonMalformed, fmt.Errorf("payload is not strict base64url: %v", err))
+	}
+	m, err := DecodeObject(b)
+	if err != nil {
+		return nil, newTokenError(ErrInvalidToken, ReasonMalformed, fmt.Errorf("payload: %v", err))
+	}
+	name, _ := m["iss"].(string)
+	t, ok := v.issuers[name]
+	if !ok {
+		return nil, newTokenError(ErrInvalidToken, ReasonBadIssuer, fmt.Errorf("issuer %q is not trusted", name))
+	}
+	return t, nil
 }
 
 // checkHeader decodes the JOSE header strictly and applies the checks that
@@ -141,8 +232,8 @@ func (v *Verifier) checkHeader(raw string) (alg, kid string, err error) {
 		return bad(ReasonMalformed, "header: %v", err)
 	}
 	alg, _ = h["alg"].(string)
-	if !slices.Contains(v.keys.algs, alg) {
-		return bad(ReasonBadAlgorithm, "alg %q is not one of %v", alg, v.keys.algs)
+	if !slices.Contains(v.algs, alg) {
+		return bad(ReasonBadAlgorithm, "alg %q is not one of %v", alg, v.algs)
 	}
 	if t, found := h["typ"]; found {
 		s, _ := t.(string)

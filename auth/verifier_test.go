@@ -195,7 +195,7 @@ func TestVerifyAudience(t *testing.T) {
 
 func TestIdentityClaim(t *testing.T) {
 	v := newTestVerifier(t, VerifierOptions{})
-	tok := hs256(stdHeader, claimsAt(testNow, `"realm_access":{"roles":["admin"]},"a.b":"dotted","n":12345678901234567890`), testSecret)
+	tok := hs256(stdHeader, claimsAt(testNow, `"realm_access":{"roles":["admin"]},"a.b":"dotted","n":12345678901234567890,"kubernetes.io":{"namespace":"prod"}`), testSecret)
 	id, err := v.Verify(context.Background(), tok)
 	if err != nil {
 		t.Fatal(err)
@@ -208,6 +208,9 @@ func TestIdentityClaim(t *testing.T) {
 	}
 	if got, _ := id.Claim("n"); fmt.Sprint(got) != "12345678901234567890" {
 		t.Errorf(`Claim("n") = %v: large numbers must keep their digits`, got)
+	}
+	if got, _ := id.Claim("kubernetes.io.namespace"); got != "prod" {
+		t.Errorf(`Claim("kubernetes.io.namespace") = %v, want "prod"`, got)
 	}
 	if _, ok := id.Claim("realm_access.missing"); ok {
 		t.Error(`Claim("realm_access.missing") found something`)
@@ -253,3 +256,28 @@ func BenchmarkVerifyHS256(b *testing.B) {
 		}
 	}
 }
+
+// benchVerify measures verifying a token signed by one of the test keys.
+func benchVerify(b *testing.B, keyName, alg string) {
+	k, err := newSigningKey(newTestKeys(b)[keyName], alg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ks, _ := NewKeySet(k)
+	is, _ := NewIssuer(ks, IssuerOptions{Issuer: "authgate", TTL: time.Hour})
+	tok, _, _ := is.Issue("1", map[string]any{"username": "alice", "roles": []any{"admin", "user"}}, 0)
+	v, _ := NewVerifier(ks, VerifierOptions{Issuer: "authgate"})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerifyRS256(b *testing.B) { benchVerify(b, "rsa", "RS256") }
+func BenchmarkVerifyPS256(b *testing.B) { benchVerify(b, "rsa", "PS256") }
+func BenchmarkVerifyES256(b *testing.B) { benchVerify(b, "p256", "ES256") }
+func BenchmarkVerifyES384(b *testing.B) { benchVerify(b, "p384", "ES384") }
+func BenchmarkVerifyEdDSA(b *testing.B) { benchVerify(b, "ed25519", "EdDSA") }
