@@ -33,12 +33,19 @@ type Config struct {
 	StripAuthorization bool          `env:"STRIP_AUTHORIZATION" envDefault:"false"`
 
 	// Tokens.
-	JWTSecret     string        `env:"JWT_SECRET"`
-	JWTSecretFile string        `env:"JWT_SECRET_FILE"`
-	Issuer        string        `env:"ISSUER" envDefault:"authgate"`
-	Audience      string        `env:"AUDIENCE"`
-	TokenTTL      time.Duration `env:"TOKEN_TTL" envDefault:"1h"`
-	ClockSkew     time.Duration `env:"CLOCK_SKEW" envDefault:"30s"`
+	JWTSecret         string         `env:"JWT_SECRET"`
+	JWTSecretFile     string         `env:"JWT_SECRET_FILE"`
+	JWTPrivateKeyFile string         `env:"JWT_PRIVATE_KEY_FILE"`
+	JWTAlgorithm      string         `env:"JWT_ALGORITHM"`
+	JWTVerifyKeysFile string         `env:"JWT_VERIFY_KEYS_FILE"`
+	TrustedIssuers    TrustedIssuers `env:"TRUSTED_ISSUERS"`
+	JWKSMinRefresh    time.Duration  `env:"JWKS_MIN_REFRESH_INTERVAL" envDefault:"30s"`
+	JWKSRefresh       time.Duration  `env:"JWKS_REFRESH_INTERVAL" envDefault:"10m"`
+	Issuer            string         `env:"ISSUER" envDefault:"authgate"`
+	Audience          string         `env:"AUDIENCE"`
+	TokenTTL          time.Duration  `env:"TOKEN_TTL" envDefault:"1h"`
+	ClockSkew         time.Duration  `env:"CLOCK_SKEW" envDefault:"30s"`
+	MaxTokenLifetime  time.Duration  `env:"MAX_TOKEN_LIFETIME"`
 
 	// Users and access rules.
 	UsersFile         string       `env:"USERS_FILE"`
@@ -145,6 +152,37 @@ func (c *Config) validate() []error {
 	}
 	if c.JWTSecret != "" && c.JWTSecretFile != "" {
 		bad("JWT_SECRET", "is set together with AUTHGATE_JWT_SECRET_FILE; keep one")
+	}
+	hasSecret := c.JWTSecret != "" || c.JWTSecretFile != ""
+	if hasSecret && c.JWTPrivateKeyFile != "" {
+		bad("JWT_PRIVATE_KEY_FILE", "is set together with an HS256 secret (AUTHGATE_JWT_SECRET[_FILE]); sign with one or the other")
+	}
+	switch c.JWTAlgorithm {
+	case "":
+	case "HS256":
+		if c.JWTPrivateKeyFile != "" {
+			bad("JWT_ALGORITHM", "HS256 needs AUTHGATE_JWT_SECRET, not a private key")
+		}
+	case "RS256", "PS256", "ES256", "ES384", "EdDSA":
+		if hasSecret {
+			bad("JWT_ALGORITHM", "%s needs AUTHGATE_JWT_PRIVATE_KEY_FILE; a secret signs HS256", c.JWTAlgorithm)
+		}
+	default:
+		bad("JWT_ALGORITHM", "%q must be one of HS256, RS256, PS256, ES256, ES384, EdDSA", c.JWTAlgorithm)
+	}
+	for _, ti := range c.TrustedIssuers {
+		if ti.Issuer == c.Issuer {
+			bad("TRUSTED_ISSUERS", "%q is also AUTHGATE_ISSUER; authgate's own issuer uses its own keys", ti.Issuer)
+		}
+	}
+	if c.MaxTokenLifetime < 0 {
+		bad("MAX_TOKEN_LIFETIME", "%v must not be negative (0 turns the check off)", c.MaxTokenLifetime)
+	}
+	if c.JWKSMinRefresh < time.Second || c.JWKSMinRefresh > time.Hour {
+		bad("JWKS_MIN_REFRESH_INTERVAL", "%v must be between 1s and 1h", c.JWKSMinRefresh)
+	}
+	if c.JWKSRefresh < c.JWKSMinRefresh || c.JWKSRefresh > 24*time.Hour {
+		bad("JWKS_REFRESH_INTERVAL", "%v must be between AUTHGATE_JWKS_MIN_REFRESH_INTERVAL and 24h", c.JWKSRefresh)
 	}
 	if strings.TrimSpace(c.Issuer) == "" {
 		bad("ISSUER", "must not be blank")

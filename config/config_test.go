@@ -17,6 +17,7 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	want := Config{
 		Addr: ":8000", AdminAddr: ":9091", UpstreamTimeout: 30 * time.Second,
+		JWKSMinRefresh: 30 * time.Second, JWKSRefresh: 10 * time.Minute,
 		Issuer: "authgate", TokenTTL: time.Hour, ClockSkew: 30 * time.Second,
 		ProtectedPaths: Patterns{{Prefix: true}},
 		ClaimHeaders: ClaimHeaders{
@@ -41,6 +42,7 @@ func TestLoadValues(t *testing.T) {
 		"AUTHGATE_CLAIM_HEADERS=sub=X-User-Id,realm_access.roles=x-roles",
 		"AUTHGATE_STRIP_AUTHORIZATION=true",
 		"AUTHGATE_FORWARD_AUTH_SOURCE=original",
+		"AUTHGATE_TRUSTED_ISSUERS=https://kc.example/realms/a, k8s=https://127.0.0.1:6443/openid/v1/jwks",
 		"PATH=/usr/bin", // not ours: ignored
 	})
 	if err != nil {
@@ -51,6 +53,9 @@ func TestLoadValues(t *testing.T) {
 	}
 	if c.Upstream.String() != "http://127.0.0.1:8080/base" || !c.StripAuthorization || c.ForwardAuthSource != "original" {
 		t.Errorf("Load = %+v", c)
+	}
+	if diff := cmp.Diff(TrustedIssuers{{"https://kc.example/realms/a", ""}, {"k8s", "https://127.0.0.1:6443/openid/v1/jwks"}}, c.TrustedIssuers); diff != "" {
+		t.Errorf("TrustedIssuers (-want +got):\n%s", diff)
 	}
 	if !c.ProtectedPathsSet || len(c.ProtectedPaths) != 2 || c.ProtectedPaths[0] != (Pattern{"/api", true}) || c.ProtectedPaths[1] != (Pattern{"/admin", false}) {
 		t.Errorf("ProtectedPaths = %v (set %v)", c.ProtectedPaths, c.ProtectedPathsSet)
@@ -87,11 +92,22 @@ func TestLoadErrors(t *testing.T) {
 		{"AUTHGATE_LOG_FORMAT=xml", "AUTHGATE_LOG_FORMAT: "},
 		{"AUTHGATE_ISSUER=", "AUTHGATE_ISSUER: "},
 		{"AUTHGATE_ADMIN_ADDR=:8000", "AUTHGATE_ADMIN_ADDR: "},
+		{"AUTHGATE_JWT_PRIVATE_KEY_FILE=/k.pem\x00AUTHGATE_JWT_SECRET=s", "AUTHGATE_JWT_PRIVATE_KEY_FILE: "},
+		{"AUTHGATE_JWT_ALGORITHM=RS512", "AUTHGATE_JWT_ALGORITHM: "},
+		{"AUTHGATE_JWT_ALGORITHM=RS256\x00AUTHGATE_JWT_SECRET=s", "AUTHGATE_JWT_ALGORITHM: "},
+		{"AUTHGATE_TRUSTED_ISSUERS=http://idp.example", "AUTHGATE_TRUSTED_ISSUERS: "},
+		{"AUTHGATE_TRUSTED_ISSUERS=not-a-url", "AUTHGATE_TRUSTED_ISSUERS: "},
+		{"AUTHGATE_TRUSTED_ISSUERS=x=http://idp.example/jwks", "AUTHGATE_TRUSTED_ISSUERS: "},
+		{"AUTHGATE_TRUSTED_ISSUERS=https://a.example,https://a.example", "AUTHGATE_TRUSTED_ISSUERS: "},
+		{"AUTHGATE_TRUSTED_ISSUERS=authgate=https://a.example/jwks", "AUTHGATE_TRUSTED_ISSUERS: "},
+		{"AUTHGATE_MAX_TOKEN_LIFETIME=-1h", "AUTHGATE_MAX_TOKEN_LIFETIME: "},
+		{"AUTHGATE_JWKS_MIN_REFRESH_INTERVAL=1ms", "AUTHGATE_JWKS_MIN_REFRESH_INTERVAL: "},
+		{"AUTHGATE_JWKS_REFRESH_INTERVAL=1s", "AUTHGATE_JWKS_REFRESH_INTERVAL: "},
 		{"AUTHGATE_PROTECTED_PATH=/x", "AUTHGATE_PROTECTED_PATH: unknown variable; see README.md for the list (did you mean AUTHGATE_PROTECTED_PATHS?)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
-			env := []string{tt.env}
+			env := strings.Split(tt.env, "\x00")
 			if strings.HasPrefix(tt.env, "AUTHGATE_ISSUER=") {
 				env = []string{"AUTHGATE_ISSUER= "} // empty uses the default; a blank is wrong
 			}

@@ -68,6 +68,7 @@ func (g *gate) authenticate(ctx context.Context, authorization []string) (auth.I
 	if errors.As(err, &te) {
 		reason = te.Reason
 	}
+	g.metrics.failures.WithLabelValues(reason).Inc()
 	msg := msgInvalidToken
 	if errors.Is(err, auth.ErrTokenExpired) {
 		msg = msgTokenExpired

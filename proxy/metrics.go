@@ -2,11 +2,14 @@ package proxy
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+
+	"github.com/authgate/authgate/auth"
 )
 
 // Metrics are authgate's Prometheus metrics, on a registry of their own
@@ -17,6 +20,7 @@ type Metrics struct {
 	duration  *prometheus.HistogramVec
 	decisions *prometheus.CounterVec
 	logins    *prometheus.CounterVec
+	failures  *prometheus.CounterVec
 }
 
 // NewMetrics creates and registers the metrics, with the Go runtime and
@@ -41,8 +45,12 @@ func NewMetrics() *Metrics {
 			Name: "authgate_logins_total",
 			Help: "Login attempts by result (ok, invalid_credentials, malformed).",
 		}, []string{"result"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "authgate_token_verification_failures_total",
+			Help: "Presented tokens that failed verification, by reason.",
+		}, []string{"reason"}),
 	}
-	m.Registry.MustRegister(m.requests, m.duration, m.decisions, m.logins,
+	m.Registry.MustRegister(m.requests, m.duration, m.decisions, m.logins, m.failures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -66,4 +74,45 @@ func (m *Metrics) record(r *http.Request, decision, rule, sub string) {
 		return c
 	})
 	m.decisions.WithLabelValues(decision, rule).Inc()
+}
+
+// WatchKeySets reports the state of external issuers' key sets at each
+// scrape: authgate_jwks_age_seconds, authgate_jwks_keys and
+// authgate_jwks_refreshes_total{result="ok"|"error"}, by issuer.
+func (m *Metrics) WatchKeySets(sets []*auth.RemoteKeySet) {
+	if len(sets) == 0 {
+		return
+	}
+	m.Registry.MustRegister(&keySetCollector{
+		sets: sets,
+		age: prometheus.NewDesc("authgate_jwks_age_seconds",
+			"Seconds since the issuer's key set was last fetched successfully.", []string{"issuer"}, nil),
+		keys: prometheus.NewDesc("authgate_jwks_keys",
+			"Keys held for the issuer.", []string{"issuer"}, nil),
+		refreshes: prometheus.NewDesc("authgate_jwks_refreshes_total",
+			"Fetches of the issuer's key set, by result.", []string{"issuer", "result"}, nil),
+	})
+}
+
+type keySetCollector struct {
+	sets                 []*auth.RemoteKeySet
+	age, keys, refreshes *prometheus.Desc
+}
+
+func (c *keySetCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.age
+	ch <- c.keys
+	ch <- c.refreshes
+}
+
+func (c *keySetCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.sets {
+		st := s.Stats()
+		if st.Loaded {
+			ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, time.Since(st.FetchedAt).Seconds(), st.Issuer)
+		}
+		ch <- prometheus.MustNewConstMetric(c.keys, prometheus.GaugeValue, float64(st.Keys), st.Issuer)
+		ch <- prometheus.MustNewConstMetric(c.refreshes, prometheus.CounterValue, float64(st.Refreshes), st.Issuer, "ok")
+		ch <- prometheus.MustNewConstMetric(c.refreshes, prometheus.CounterValue, float64(st.Failures), st.Issuer, "error")
+	}
 }

@@ -16,6 +16,13 @@ func addRoutes(mux *http.ServeMux, o Options) {
 
 	if o.Issuer != nil {
 		mux.Handle(cfg.LoginPath, m.instrument("login", handleLogin(o.Users, o.Issuer, m)))
+	} else {
+		// Verification only: no key to sign with, so no logins; answered here
+		// rather than passed to the upstream.
+		mux.Handle(cfg.LoginPath, m.instrument("login", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			m.record(r, "denied:not_found", ruleLogin, "")
+			writeError(w, r, http.StatusNotFound, msgNotFound, "no_signing_key", false)
+		})))
 	}
 	mux.Handle(cfg.MePath, m.instrument("me", handleMe(g)))
 	verify := m.instrument("verify", &forwardAuth{gate: g, headers: headers, verifyPath: cfg.VerifyPath, source: cfg.ForwardAuthSource})

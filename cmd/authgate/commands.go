@@ -150,6 +150,13 @@ func runToken(_ context.Context, args []string, env *cmdEnv) error {
 	if err != nil {
 		return fmt.Errorf("token: cannot mint: %w", err)
 	}
+	if keys.Signing() == nil {
+		msg := "token: cannot mint: no signing key is configured; set AUTHGATE_JWT_SECRET[_FILE] or AUTHGATE_JWT_PRIVATE_KEY_FILE"
+		if len(cfg.TrustedIssuers) > 0 {
+			msg += " (with only AUTHGATE_TRUSTED_ISSUERS authgate verifies other issuers' tokens and mints none)"
+		}
+		return errors.New(msg)
+	}
 	issuer, err := auth.NewIssuer(keys, auth.IssuerOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.TokenTTL})
 	if err != nil {
 		return fmt.Errorf("token: cannot mint: %w", err)
@@ -215,4 +222,20 @@ func probeAddr(listen string) string {
 		host = "::1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+func runJWKS(_ context.Context, args []string, env *cmdEnv) error {
+	if err := newFlags("jwks", "", env).parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(env.environ)
+	if err != nil {
+		return err
+	}
+	keys, err := loadKeys(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = env.stdout.Write(keys.PublicJWKS())
+	return err
 }

@@ -47,6 +47,7 @@ func commands() []command {
 		{"demo", "run the SPEC walkthrough on :8000 with a demo user and upstream", runDemo},
 		{"hash-password", "read a password on stdin and print its argon2id (or bcrypt) hash", runHashPassword},
 		{"token", "mint a token with the configured key, for scripts and tests", runToken},
+		{"jwks", "print the public JWKS of the configured keys", runJWKS},
 		{"healthcheck", "probe the admin listener; exit status for Docker HEALTHCHECK", runHealthcheck},
 		{"version", "print the version", runVersion},
 	}

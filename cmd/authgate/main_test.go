@@ -213,7 +213,7 @@ func TestServeRefusesBadConfig(t *testing.T) {
 	}{
 		{"every problem at once", []string{"AUTHGATE_TOKEN_TTL=x", "AUTHGATE_LOG_FORMAT=xml", "AUTHGATE_UPSTREAM=nope"},
 			[]string{"AUTHGATE_TOKEN_TTL: ", "AUTHGATE_LOG_FORMAT: ", "AUTHGATE_UPSTREAM: "}},
-		{"no secret", nil, []string{"AUTHGATE_JWT_SECRET: no signing key"}},
+		{"no secret", nil, []string{"AUTHGATE_JWT_SECRET: no keys are configured"}},
 		{"short secret", []string{"AUTHGATE_JWT_SECRET=short"}, []string{"AUTHGATE_JWT_SECRET: the secret is 5 bytes; at least 32"}},
 		{"missing secret file", []string{"AUTHGATE_JWT_SECRET_FILE=" + dir + "/nope"}, []string{"AUTHGATE_JWT_SECRET_FILE: reading the secret file"}},
 		{"bad users file", []string{"AUTHGATE_JWT_SECRET=" + testSecret, "AUTHGATE_USERS_FILE=" + badUsers}, []string{"AUTHGATE_USERS_FILE: " + badUsers + ":2: "}},

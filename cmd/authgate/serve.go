@@ -36,8 +36,9 @@ func runServe(ctx context.Context, args []string, env *cmdEnv) error {
 // app is authgate's parts, wired from a Config.
 type app struct {
 	keys     *auth.KeySet
+	remote   []*auth.RemoteKeySet
 	verifier *auth.Verifier
-	issuer   *auth.Issuer
+	issuer   *auth.Issuer // nil when authgate only verifies
 	metrics  *proxy.Metrics
 	handler  http.Handler
 }
@@ -49,48 +50,55 @@ func build(cfg config.Config, logger zerolog.Logger, users *auth.Users) (*app, e
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := auth.NewVerifier(keys, auth.VerifierOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.ClockSkew})
+	remote, err := remoteKeySets(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	issuer, err := auth.NewIssuer(keys, auth.IssuerOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.TokenTTL})
+	if keys.Len() == 0 && len(remote) == 0 {
+		return nil, errors.New("AUTHGATE_JWT_SECRET: no keys are configured; set AUTHGATE_JWT_SECRET[_FILE] (HS256, at least 32 bytes) " +
+			"or AUTHGATE_JWT_PRIVATE_KEY_FILE to issue and verify tokens, or AUTHGATE_TRUSTED_ISSUERS to verify an identity provider's")
+	}
+	verifier, err := auth.NewVerifier(keys, auth.VerifierOptions{
+		Issuer: cfg.Issuer, Remote: remote, Audience: cfg.Audience,
+		Leeway: cfg.ClockSkew, MaxLifetime: cfg.MaxTokenLifetime,
+	})
 	if err != nil {
 		return nil, err
 	}
-	if users == nil && cfg.UsersFile != "" {
-		if users, err = auth.LoadUsers(cfg.UsersFile); err != nil {
-			return nil, fmt.Errorf("AUTHGATE_USERS_FILE: %w", err)
+	a := &app{keys: keys, remote: remote, verifier: verifier, metrics: proxy.NewMetrics()}
+	if keys.Signing() != nil {
+		if a.issuer, err = auth.NewIssuer(keys, auth.IssuerOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.TokenTTL}); err != nil {
+			return nil, err
 		}
+		if users == nil && cfg.UsersFile != "" {
+			if users, err = auth.LoadUsers(cfg.UsersFile); err != nil {
+				return nil, fmt.Errorf("AUTHGATE_USERS_FILE: %w", err)
+			}
+		}
+		if users == nil {
+			logger.Warn().Msg("AUTHGATE_USERS_FILE is not set: /login refuses every login")
+		}
+	} else {
+		if cfg.UsersFile != "" {
+			return nil, errors.New("AUTHGATE_USERS_FILE: is set, but no signing key is; logins need AUTHGATE_JWT_SECRET[_FILE] or AUTHGATE_JWT_PRIVATE_KEY_FILE")
+		}
+		logger.Info().Msg("no signing key: authgate verifies tokens only, and " + cfg.LoginPath + " is not served")
 	}
-	if users == nil {
-		logger.Warn().Msg("AUTHGATE_USERS_FILE is not set: /login refuses every login")
-	}
-	a := &app{keys: keys, verifier: verifier, issuer: issuer, metrics: proxy.NewMetrics()}
+	a.metrics.WatchKeySets(remote)
 	a.handler = proxy.NewServer(proxy.Options{
 		Config: cfg, Logger: logger, Keys: keys, Verifier: verifier,
-		Issuer: issuer, Users: users, Metrics: a.metrics,
+		Issuer: a.issuer, Users: users, Metrics: a.metrics,
 	})
 	return a, nil
 }
 
-// loadKeys reads the signing secret. Its errors name the variable.
-func loadKeys(cfg config.Config) (*auth.KeySet, error) {
-	name := "AUTHGATE_JWT_SECRET"
-	if cfg.JWTSecretFile != "" {
-		name = "AUTHGATE_JWT_SECRET_FILE"
+// ready reports whether every remote key set has been loaded.
+func (a *app) ready() error {
+	var errs []error
+	for _, r := range a.remote {
+		errs = append(errs, r.Ready())
 	}
-	secret, err := auth.ReadSecret(cfg.JWTSecret, cfg.JWTSecretFile)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if secret == nil {
-		return nil, errors.New("AUTHGATE_JWT_SECRET: no signing key is configured; set AUTHGATE_JWT_SECRET or AUTHGATE_JWT_SECRET_FILE to a secret of at least 32 bytes")
-	}
-	key, err := auth.NewHMACKey(secret)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return auth.NewKeySet(key)
+	return errors.Join(errs...)
 }
 
 // serve runs the main and admin listeners until ctx is done, then shuts
@@ -127,7 +135,7 @@ func serve(ctx context.Context, cfg config.Config, logger zerolog.Logger, a *app
 				if !ready.Load() {
 					return errors.New("shutting down")
 				}
-				return nil
+				return a.ready()
 			}),
 			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 			IdleTimeout:       cfg.IdleTimeout,
@@ -136,6 +144,12 @@ func serve(ctx context.Context, cfg config.Config, logger zerolog.Logger, a *app
 		servers = append(servers, admin)
 		listeners = append(listeners, aln)
 		logger.Info().Str("admin_addr", aln.Addr().String()).Msg("admin listening")
+	}
+
+	fetchCtx, stopFetching := context.WithCancel(context.Background())
+	defer stopFetching()
+	for _, r := range a.remote {
+		go r.Run(fetchCtx)
 	}
 
 	errc := make(chan error, len(servers))
