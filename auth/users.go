@@ -8,9 +8,10 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/authgate/authgate/config"
 )
 
 // User is one entry of the users file.
@@ -42,9 +43,7 @@ func LoadUsers(path string) (*Users, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		// yaml lists several problems on several lines; keep it to one.
-		msg := strings.ReplaceAll(strings.ReplaceAll(err.Error(), ":\n  ", ": "), "\n  ", "; ")
-		return nil, fmt.Errorf("%s: %s", path, msg)
+		return nil, config.YAMLError(path, err)
 	}
 	if doc.Users == nil {
 		return nil, fmt.Errorf("%s: no users: list", path)

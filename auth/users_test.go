@@ -139,7 +139,7 @@ func TestLoadUsers(t *testing.T) {
 		{"reserved claim", "users:\n  - username: a\n    id: \"1\"\n    password: " + hash + "\n    claims: {sub: admin}\n", `claim "sub"`},
 		{"missing id", "users:\n  - username: a\n    password: " + hash + "\n", "id is missing"},
 		{"no users list", "users:\n", "no users"},
-		{"unknown top-level key", "people: []\n", "line 1: field people not found"},
+		{"unknown top-level key", "people: []\n", ":1: field people not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -51,7 +51,11 @@ type Config struct {
 	UsersFile         string       `env:"USERS_FILE"`
 	ProtectedPaths    Patterns     `env:"PROTECTED_PATHS"` // absent: "/*"
 	PublicPaths       Patterns     `env:"PUBLIC_PATHS"`
-	ClaimHeaders      ClaimHeaders `env:"CLAIM_HEADERS" envDefault:"sub=X-Auth-Subject,username=X-Auth-User,roles=X-Auth-Roles"`
+	RulesFile         string       `env:"RULES_FILE"`
+	RolesClaim        string       `env:"ROLES_CLAIM" envDefault:"roles"`
+	HeaderPreset      string       `env:"HEADER_PRESET" envDefault:"authgate"`
+	ClaimHeaders      ClaimHeaders `env:"CLAIM_HEADERS"` // absent: the preset's mapping
+	ClaimsHeader      bool         `env:"CLAIMS_HEADER" envDefault:"false"`
 	ForwardAuthSource string       `env:"FORWARD_AUTH_SOURCE" envDefault:"auto"`
 
 	// Endpoint paths.
@@ -73,6 +77,9 @@ type Config struct {
 	// ProtectedPathsSet records whether AUTHGATE_PROTECTED_PATHS was given:
 	// then a path that matches no pattern is public, else protected.
 	ProtectedPathsSet bool `env:"-"`
+	// Preset is AUTHGATE_HEADER_PRESET resolved: its header family, and its
+	// mapping unless AUTHGATE_CLAIM_HEADERS replaced it.
+	Preset Preset `env:"-"`
 }
 
 // Forward-auth sources, the values of AUTHGATE_FORWARD_AUTH_SOURCE.
@@ -110,6 +117,14 @@ func Load(environ []string) (Config, error) {
 	} else {
 		c.ProtectedPathsSet = false
 		c.ProtectedPaths = Patterns{{Prefix: true}}
+	}
+	if p, err := PresetFor(c.HeaderPreset, c.RolesClaim); err != nil {
+		errs = append(errs, fmt.Errorf("%sHEADER_PRESET: %v", Prefix, err))
+	} else {
+		c.Preset = p
+		if _, set := vars[Prefix+"CLAIM_HEADERS"]; !set {
+			c.ClaimHeaders = p.Mapping
+		}
 	}
 	errs = append(errs, unknownVariables(vars)...)
 	for _, e := range c.validate() {
@@ -174,6 +189,9 @@ func (c *Config) validate() []error {
 		if ti.Issuer == c.Issuer {
 			bad("TRUSTED_ISSUERS", "%q is also AUTHGATE_ISSUER; authgate's own issuer uses its own keys", ti.Issuer)
 		}
+	}
+	if c.RolesClaim == "" || slices.Contains(strings.Split(c.RolesClaim, "."), "") {
+		bad("ROLES_CLAIM", "%q must be a claim name or a dotted path such as realm_access.roles", c.RolesClaim)
 	}
 	if c.MaxTokenLifetime < 0 {
 		bad("MAX_TOKEN_LIFETIME", "%v must not be negative (0 turns the check off)", c.MaxTokenLifetime)

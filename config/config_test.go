@@ -24,10 +24,12 @@ func TestLoadDefaults(t *testing.T) {
 			{"sub", "X-Auth-Subject"}, {"username", "X-Auth-User"}, {"roles", "X-Auth-Roles"},
 		},
 		ForwardAuthSource: "auto",
-		LoginPath:         "/login", MePath: "/me", VerifyPath: "/auth", JWKSPath: "/.well-known/jwks.json",
+		RolesClaim:        "roles", HeaderPreset: "authgate",
+		LoginPath: "/login", MePath: "/me", VerifyPath: "/auth", JWKSPath: "/.well-known/jwks.json",
 		MaxHeaderBytes: 16384, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ShutdownTimeout: 20 * time.Second, LogLevel: "info", LogFormat: "json",
 	}
+	want.Preset.Mapping = want.ClaimHeaders
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Load(nil) mismatch (-want +got):\n%s", diff)
 	}
@@ -103,6 +105,9 @@ func TestLoadErrors(t *testing.T) {
 		{"AUTHGATE_MAX_TOKEN_LIFETIME=-1h", "AUTHGATE_MAX_TOKEN_LIFETIME: "},
 		{"AUTHGATE_JWKS_MIN_REFRESH_INTERVAL=1ms", "AUTHGATE_JWKS_MIN_REFRESH_INTERVAL: "},
 		{"AUTHGATE_JWKS_REFRESH_INTERVAL=1s", "AUTHGATE_JWKS_REFRESH_INTERVAL: "},
+		{"AUTHGATE_HEADER_PRESET=authelia", "AUTHGATE_HEADER_PRESET: "},
+		{"AUTHGATE_ROLES_CLAIM=realm_access..roles", "AUTHGATE_ROLES_CLAIM: "},
+		{"AUTHGATE_CLAIMS_HEADER=yes please", "AUTHGATE_CLAIMS_HEADER: "},
 		{"AUTHGATE_PROTECTED_PATH=/x", "AUTHGATE_PROTECTED_PATH: unknown variable; see README.md for the list (did you mean AUTHGATE_PROTECTED_PATHS?)"},
 	}
 	for _, tt := range tests {
@@ -135,6 +140,21 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 	}
 	if n := strings.Count(err.Error(), "\n") + 1; n != 4 {
 		t.Errorf("got %d lines, want 4:\n%v", n, err)
+	}
+}
+
+func TestPresetMapping(t *testing.T) {
+	c, err := Load([]string{"AUTHGATE_HEADER_PRESET=remote", "AUTHGATE_ROLES_CLAIM=realm_access.roles"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ClaimHeaders{{"username", "Remote-User"}, {"realm_access.roles", "Remote-Groups"}, {"email", "Remote-Email"}, {"name", "Remote-Name"}}
+	if diff := cmp.Diff(want, c.ClaimHeaders); diff != "" {
+		t.Errorf("remote preset mapping (-want +got):\n%s", diff)
+	}
+	c, _ = Load([]string{"AUTHGATE_HEADER_PRESET=remote", "AUTHGATE_CLAIM_HEADERS=sub=Remote-User"})
+	if len(c.ClaimHeaders) != 1 || len(c.Preset.Family) != 4 {
+		t.Errorf("AUTHGATE_CLAIM_HEADERS replaces the mapping but not the family: %v, %v", c.ClaimHeaders, c.Preset.Family)
 	}
 }
 

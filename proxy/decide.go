@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
+
+	"github.com/rs/zerolog"
 
 	"github.com/authgate/authgate/auth"
 )
@@ -12,9 +15,10 @@ import (
 // given the original request's path and Authorization header, let it through
 // (public or allowed, with an identity) or deny it with a status.
 type gate struct {
-	policy   *Policy
-	verifier *auth.Verifier
-	metrics  *Metrics
+	rules      *RuleSet
+	rolesClaim string
+	verifier   *auth.Verifier
+	metrics    *Metrics
 }
 
 // decision is the outcome of gate.decide.
@@ -29,8 +33,10 @@ type decision struct {
 type denial struct {
 	status    int
 	message   string
-	reason    string // stable, for logs and metrics
-	presented bool   // a token was presented (RFC 6750 error="invalid_token")
+	reason    string   // stable, for logs and metrics
+	detail    string   // for the log: which requirement failed
+	presented bool     // a token was presented (RFC 6750 error="invalid_token")
+	scopes    []string // the scopes a 403 for a missing scope asks for
 }
 
 // label is the decision as logs and metrics name it.
@@ -44,13 +50,36 @@ func (d decision) label() string {
 	return "allowed"
 }
 
-func (g *gate) decide(ctx context.Context, path string, authorization []string) decision {
-	public, rule := g.policy.Match(path)
+// decide finds the rule for req, and, unless it is public, verifies the
+// token and checks the rule's requirements.
+func (g *gate) decide(ctx context.Context, req Request, authorization []string) decision {
+	m, public := g.rules.Decide(req)
+	d := decision{public: public, rule: ruleNameOf(m, req)}
 	if public {
-		return decision{public: true, rule: rule}
+		return d
 	}
-	id, den := g.authenticate(ctx, authorization)
-	return decision{rule: rule, identity: id, denial: den}
+	d.identity, d.denial = g.authenticate(ctx, authorization)
+	if d.denial != nil || m.Rule == nil {
+		return d
+	}
+	if ok, reason, why := m.Rule.Require.check(d.identity, g.rolesClaim); !ok {
+		d.denial = &denial{status: http.StatusForbidden, message: msgForbidden, reason: reason, detail: why}
+		if reason == reasonMissingScope {
+			d.denial.scopes = m.Rule.Require.Scopes
+		}
+	}
+	return d
+}
+
+// ruleNameOf names the rule that decided, or why none did.
+func ruleNameOf(m Match, req Request) string {
+	switch {
+	case m.Rule != nil:
+		return m.Rule.Name
+	case req.Path == "":
+		return ruleNoRequest
+	}
+	return ruleDefault
 }
 
 // authenticate verifies the bearer token of an Authorization header.
@@ -81,7 +110,16 @@ func (g *gate) record(r *http.Request, d decision) {
 	g.metrics.record(r, d.label(), d.rule, d.identity.Subject)
 }
 
-// deny answers a denied request.
+// deny answers a denied request. A 403 for a missing scope carries the
+// RFC 6750 insufficient_scope challenge.
 func deny(w http.ResponseWriter, r *http.Request, den *denial) {
+	if den.detail != "" {
+		zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
+			return c.Str("detail", den.detail)
+		})
+	}
+	if len(den.scopes) > 0 {
+		w.Header().Set("WWW-Authenticate", realm+`, error="insufficient_scope", scope="`+strings.Join(den.scopes, " ")+`"`)
+	}
 	writeError(w, r, den.status, den.message, den.reason, den.presented)
 }

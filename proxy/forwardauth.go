@@ -40,7 +40,7 @@ func (fa *forwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		deny(w, r, d.denial)
 		return
 	}
-	d := fa.gate.decide(r.Context(), orig.path, r.Header.Values("Authorization"))
+	d := fa.gate.decide(r.Context(), Request{Method: orig.method, Host: orig.host, Path: orig.path}, r.Header.Values("Authorization"))
 	fa.gate.record(r, d)
 	if d.denial != nil {
 		deny(w, r, d.denial)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -10,30 +11,35 @@ import (
 	"github.com/authgate/authgate/config"
 )
 
-// identityPrefix is the header family authgate owns: every client header
-// whose normalised name starts with it is removed before forwarding.
-const identityPrefix = "x-auth-"
+// claimsHeader carries every verified claim as base64url JSON when
+// AUTHGATE_CLAIMS_HEADER is on.
+const claimsHeader = "X-Auth-Claims"
 
 // identityHeaders knows which headers carry identity: it strips them from
 // what the client sent and fills them from a verified token.
 type identityHeaders struct {
-	mapping config.ClaimHeaders
-	names   map[string]bool // normalised names of the mapped headers
+	mapping   config.ClaimHeaders
+	names     map[string]bool // normalised: the mapped headers and the preset's family
+	allClaims bool            // set X-Auth-Claims
 }
 
-func newIdentityHeaders(mapping config.ClaimHeaders) *identityHeaders {
-	ih := &identityHeaders{mapping: mapping, names: make(map[string]bool, len(mapping))}
-	for _, m := range mapping {
+func newIdentityHeaders(cfg config.Config) *identityHeaders {
+	ih := &identityHeaders{mapping: cfg.ClaimHeaders, names: map[string]bool{}, allClaims: cfg.ClaimsHeader}
+	for _, m := range cfg.ClaimHeaders {
 		ih.names[config.NormalizeHeaderName(m.Header)] = true
+	}
+	for _, n := range cfg.Preset.Family {
+		ih.names[n] = true
 	}
 	return ih
 }
 
 // isIdentity reports whether a header name, in any case and in its "_" and
-// "." spellings, is one authgate sets.
+// "." spellings, is one authgate owns: X-Auth-*, a mapped header, or one of
+// the preset's family.
 func (ih *identityHeaders) isIdentity(name string) bool {
 	n := config.NormalizeHeaderName(name)
-	return strings.HasPrefix(n, identityPrefix) || ih.names[n]
+	return strings.HasPrefix(n, config.IdentityPrefix) || ih.names[n]
 }
 
 // strip deletes every identity header from h (request headers or trailers).
@@ -61,6 +67,11 @@ func (ih *identityHeaders) set(h http.Header, id auth.Identity) (skipped []strin
 			continue
 		}
 		h[m.Header] = []string{s}
+	}
+	if ih.allClaims {
+		if b, err := json.Marshal(id.Claims); err == nil {
+			h[claimsHeader] = []string{base64.RawURLEncoding.EncodeToString(b)}
+		}
 	}
 	return skipped
 }

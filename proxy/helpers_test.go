@@ -168,9 +168,15 @@ func newFixture(t *testing.T, upstream bool, env ...string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var rules []Rule
+	if cfg.RulesFile != "" {
+		if rules, err = LoadRules(cfg.RulesFile); err != nil {
+			t.Fatal(err)
+		}
+	}
 	f.metrics = NewMetrics()
 	h := NewServer(Options{
-		Config: cfg, Logger: zerolog.New(f.logs).With().Timestamp().Logger(), Keys: keys, Verifier: v,
+		Config: cfg, Logger: zerolog.New(f.logs).With().Timestamp().Logger(), Rules: rules, Keys: keys, Verifier: v,
 		Issuer: f.issuer, Users: users, Metrics: f.metrics,
 	})
 	f.front = httptest.NewServer(h)

@@ -11,8 +11,8 @@ import (
 // or is not found.
 func addRoutes(mux *http.ServeMux, o Options) {
 	cfg, m := o.Config, o.Metrics
-	g := &gate{policy: NewPolicy(cfg), verifier: o.Verifier, metrics: m}
-	headers := newIdentityHeaders(cfg.ClaimHeaders)
+	g := &gate{rules: NewRuleSet(cfg, o.Rules), rolesClaim: cfg.RolesClaim, verifier: o.Verifier, metrics: m}
+	headers := newIdentityHeaders(cfg)
 
 	if o.Issuer != nil {
 		mux.Handle(cfg.LoginPath, m.instrument("login", handleLogin(o.Users, o.Issuer, m)))
@@ -50,7 +50,7 @@ func handleProxy(g *gate, rp *reverseProxy) http.Handler {
 			writeError(w, r, http.StatusBadRequest, msgBadUpgrade, "bad_upgrade", false)
 			return
 		}
-		d := g.decide(r.Context(), r.URL.Path, r.Header.Values("Authorization"))
+		d := g.decide(r.Context(), Request{Method: r.Method, Host: r.Host, Path: r.URL.Path}, r.Header.Values("Authorization"))
 		g.record(r, d)
 		if d.denial != nil {
 			deny(w, r, d.denial)

@@ -20,6 +20,7 @@ import (
 type Options struct {
 	Config    config.Config
 	Logger    zerolog.Logger
+	Rules     []Rule // from the rules file; the path lists are added from Config
 	Keys      *auth.KeySet
 	Verifier  *auth.Verifier
 	Issuer    *auth.Issuer      // nil: authgate only verifies; /login is not served

@@ -48,6 +48,7 @@ func commands() []command {
 		{"hash-password", "read a password on stdin and print its argon2id (or bcrypt) hash", runHashPassword},
 		{"token", "mint a token with the configured key, for scripts and tests", runToken},
 		{"jwks", "print the public JWKS of the configured keys", runJWKS},
+		{"explain", "show which rule decides a request, why, and what the upstream receives", runExplain},
 		{"healthcheck", "probe the admin listener; exit status for Docker HEALTHCHECK", runHealthcheck},
 		{"version", "print the version", runVersion},
 	}

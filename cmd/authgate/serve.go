@@ -40,6 +40,7 @@ type app struct {
 	verifier *auth.Verifier
 	issuer   *auth.Issuer // nil when authgate only verifies
 	metrics  *proxy.Metrics
+	options  proxy.Options
 	handler  http.Handler
 }
 
@@ -84,12 +85,29 @@ func build(cfg config.Config, logger zerolog.Logger, users *auth.Users) (*app, e
 		}
 		logger.Info().Msg("no signing key: authgate verifies tokens only, and " + cfg.LoginPath + " is not served")
 	}
+	rules, err := loadRules(cfg)
+	if err != nil {
+		return nil, err
+	}
 	a.metrics.WatchKeySets(remote)
-	a.handler = proxy.NewServer(proxy.Options{
-		Config: cfg, Logger: logger, Keys: keys, Verifier: verifier,
+	a.options = proxy.Options{
+		Config: cfg, Logger: logger, Rules: rules, Keys: keys, Verifier: verifier,
 		Issuer: a.issuer, Users: users, Metrics: a.metrics,
-	})
+	}
+	a.handler = proxy.NewServer(a.options)
 	return a, nil
+}
+
+// loadRules reads AUTHGATE_RULES_FILE, when set.
+func loadRules(cfg config.Config) ([]proxy.Rule, error) {
+	if cfg.RulesFile == "" {
+		return nil, nil
+	}
+	rules, err := proxy.LoadRules(cfg.RulesFile)
+	if err != nil {
+		return nil, fmt.Errorf("AUTHGATE_RULES_FILE: %w", err)
+	}
+	return rules, nil
 }
 
 // ready reports whether every remote key set has been loaded.

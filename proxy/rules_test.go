@@ -33,9 +33,9 @@ func TestPolicyPrecedence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			public, rule := NewPolicy(cfg).Match(tt.path)
-			if public != tt.public || rule != tt.rule {
-				t.Errorf("Match(%q) = %v, %q; want %v, %q", tt.path, public, rule, tt.public, tt.rule)
+			m, public := NewRuleSet(cfg, nil).Decide(Request{Method: "GET", Path: tt.path})
+			if rule := ruleNameOf(m, Request{Path: tt.path}); public != tt.public || rule != tt.rule {
+				t.Errorf("Decide(%q) = %v, %q; want %v, %q", tt.path, public, rule, tt.public, tt.rule)
 			}
 		})
 	}
