@@ -32,17 +32,23 @@ type forwardAuth struct {
 	source     string // config.Source*
 }
 
+// errorHeader repeats a forward-auth denial's message for front proxies
+// that drop the auth response's body (nginx's auth_request).
+const errorHeader = "X-Auth-Error"
+
 func (fa *forwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	orig, err := fa.originalRequest(r)
 	if err != nil {
 		d := decision{rule: ruleNoRequest, denial: &denial{status: http.StatusForbidden, message: msgForbidden, reason: reasonFor(err)}}
 		fa.gate.record(r, d)
+		w.Header().Set(errorHeader, msgForbidden)
 		deny(w, r, d.denial)
 		return
 	}
 	d := fa.gate.decide(r.Context(), Request{Method: orig.method, Host: orig.host, Path: orig.path}, r.Header.Values("Authorization"))
 	fa.gate.record(r, d)
 	if d.denial != nil {
+		w.Header().Set(errorHeader, d.denial.message)
 		deny(w, r, d.denial)
 		return
 	}

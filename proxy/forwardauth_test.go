@@ -98,6 +98,9 @@ func TestForwardAuth(t *testing.T) {
 					t.Errorf("error = %q, want %q", msg, tt.message)
 				}
 			}
+			if tt.message != "" && resp.Header.Get("X-Auth-Error") != tt.message {
+				t.Errorf("X-Auth-Error = %q, want %q (for nginx, which drops the body)", resp.Header.Get("X-Auth-Error"), tt.message)
+			}
 			if got := resp.Header.Get("X-Auth-User"); (got == "alice") != tt.ident || (got != "" && got != "alice") {
 				t.Errorf("X-Auth-User = %q, want identity %v", got, tt.ident)
 			}

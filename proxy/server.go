@@ -72,6 +72,7 @@ func checkRequest(maxHeaderBytes int, verifyPath string, m *Metrics, next http.H
 		route := "rejected"
 		if isVerifyTarget(r.RequestURI, verifyPath) {
 			route, status, msg = "verify", http.StatusForbidden, msgForbidden
+			w.Header().Set(errorHeader, msg)
 		}
 		m.record(r, "denied:"+reason, ruleRequest, "")
 		writeError(w, r, status, msg, reason, false)
