@@ -203,21 +203,7 @@ func (j jwk) key() (*Key, error) {
 	default:
 		return nil, fmt.Errorf("%w (kty %q)", errSkipKey, j.Kty)
 	}
-	if err := checkPublicKey(pub); err != nil {
-		return nil, err
-	}
-	k := &Key{ID: j.Kid, Alg: j.Alg, verify: pub}
-	if k.Alg != "" && !k.accepts(k.Alg) {
-		return nil, fmt.Errorf("alg %s does not fit a %s key", k.Alg, keyType(pub))
-	}
-	if k.ID == "" {
-		tp, err := Thumbprint(pub)
-		if err != nil {
-			return nil, err
-		}
-		k.ID = tp
-	}
-	return k, nil
+	return verifyKey(pub, j.Alg, j.Kid)
 }
 
 func decodeB64(s string) ([]byte, error) {

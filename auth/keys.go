@@ -50,15 +50,22 @@ func NewHMACKey(secret []byte) (*Key, error) {
 // algorithm of the key type (RS256, ES256/ES384/ES512 by curve, EdDSA); kid
 // "" picks the RFC 7638 thumbprint.
 func newPublicKey(pub crypto.PublicKey, alg, kid string) (*Key, error) {
-	if err := checkPublicKey(pub); err != nil {
-		return nil, err
-	}
 	if alg == "" {
 		alg = defaultAlg(pub)
 	}
+	return verifyKey(pub, alg, kid)
+}
+
+// verifyKey returns a verify-only key for pub. alg "" leaves the key
+// accepting the algorithms of its type (remote keys without alg); kid ""
+// picks the RFC 7638 thumbprint.
+func verifyKey(pub crypto.PublicKey, alg, kid string) (*Key, error) {
+	if err := checkPublicKey(pub); err != nil {
+		return nil, err
+	}
 	k := &Key{ID: kid, Alg: alg, verify: pub}
-	if !k.accepts(alg) {
-		return nil, fmt.Errorf("a %s key cannot be used with %s", keyType(pub), alg)
+	if alg != "" && !k.accepts(alg) {
+		return nil, fmt.Errorf("alg %s does not fit a %s key", alg, keyType(pub))
 	}
 	if k.ID == "" {
 		tp, err := Thumbprint(pub)

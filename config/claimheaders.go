@@ -33,11 +33,7 @@ func (ch *ClaimHeaders) UnmarshalText(text []byte) error {
 	var out ClaimHeaders
 	var errs []error
 	seen := map[string]bool{}
-	for part := range strings.SplitSeq(string(text), ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
+	for _, part := range listEntries(text) {
 		claim, header, ok := strings.Cut(part, "=")
 		claim, header = strings.TrimSpace(claim), strings.TrimSpace(header)
 		switch {

@@ -363,3 +363,15 @@ func distance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// listEntries splits a comma-separated variable into its entries, trimmed,
+// without empty ones.
+func listEntries(text []byte) []string {
+	var out []string
+	for part := range strings.SplitSeq(string(text), ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}

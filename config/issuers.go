@@ -23,11 +23,7 @@ func (ti *TrustedIssuers) UnmarshalText(text []byte) error {
 	var out TrustedIssuers
 	var errs []error
 	seen := map[string]bool{}
-	for part := range strings.SplitSeq(string(text), ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
+	for _, part := range listEntries(text) {
 		iss, jwks, explicit := strings.Cut(part, "=")
 		iss, jwks = strings.TrimSpace(iss), strings.TrimSpace(jwks)
 		switch {

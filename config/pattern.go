@@ -76,11 +76,7 @@ type Patterns []Pattern
 func (ps *Patterns) UnmarshalText(text []byte) error {
 	var out Patterns
 	var errs []error
-	for part := range strings.SplitSeq(string(text), ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
+	for _, part := range listEntries(text) {
 		p, err := ParsePattern(part)
 		if err != nil {
 			errs = append(errs, err)
