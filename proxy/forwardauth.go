@@ -67,18 +67,25 @@ func reasonFor(err error) string {
 	return "bad_original_request"
 }
 
-// originalRequest reads the original request from the trusted source, or,
-// in auto mode, from every source present, which must then agree on method,
-// host (where named) and path. No source at all gives an empty path, which
-// the policy treats as protected.
+// originalRequest reads the original request from the trusted source
+// (the others are not even read), or, in auto mode, from every source
+// present, which must then agree on method, host (where named) and path. No
+// source at all gives an empty path, which the rules treat as protected.
 func (fa *forwardAuth) originalRequest(r *http.Request) (original, error) {
 	var found []original
-	for _, read := range []func(*http.Request) (original, bool, error){fa.fromForwarded, fa.fromOriginal, fa.fromPath} {
-		o, present, err := read(r)
+	sources := [...]struct {
+		name string
+		read func(*http.Request) (original, bool, error)
+	}{{config.SourceForwarded, fa.fromForwarded}, {config.SourceOriginal, fa.fromOriginal}, {config.SourcePath, fa.fromPath}}
+	for _, src := range sources {
+		if fa.source != config.SourceAuto && fa.source != src.name {
+			continue
+		}
+		o, present, err := src.read(r)
 		if err != nil {
 			return original{}, err
 		}
-		if present && (fa.source == config.SourceAuto || fa.source == o.source) {
+		if present {
 			found = append(found, o)
 		}
 	}

@@ -60,6 +60,7 @@ func TestForwardAuth(t *testing.T) {
 		{name: "source=original public", source: "original", path: "/auth", headers: hdrs{"X-Original-Uri": {"/public/x"}, "X-Forwarded-Uri": {"/admin"}}, status: 200},
 		{name: "source=path ignores headers", source: "path", path: "/auth/admin", headers: hdrs{"X-Forwarded-Uri": {"/public/x"}, "X-Original-Uri": {"/public/x"}}, status: 401, message: msgMissingAuth},
 		{name: "source=path public", source: "path", path: "/auth/public/x", headers: hdrs{"X-Forwarded-Uri": {"/admin"}}, status: 200},
+		{name: "source=forwarded does not read a malformed X-Original-Uri", source: "forwarded", path: "/auth", headers: hdrs{"X-Forwarded-Uri": {"/public/x"}, "X-Original-Uri": {"/public/../admin", "/x"}}, status: 200},
 	}
 	fixtures := map[string]*fixture{}
 	for _, tt := range tests {
