@@ -28,6 +28,7 @@ var reservedClaims = map[string]bool{
 type claims struct {
 	all           map[string]any
 	sub, iss      string
+	jti, sid      string
 	aud           jwt.ClaimStrings
 	exp, nbf, iat *jwt.NumericDate
 }
@@ -51,10 +52,11 @@ func (c *claims) UnmarshalJSON(data []byte) error {
 		}
 	}
 	if v, found := m["jti"]; found {
-		if _, ok := v.(string); !ok {
+		if c.jti, ok = v.(string); !ok {
 			return fmt.Errorf("%w: jti must be a string", errBadClaims)
 		}
 	}
+	c.sid, _ = m["sid"].(string) // OIDC's session id; other types are left to the claims
 	if v, found := m["aud"]; found {
 		if c.aud, err = audience(v); err != nil {
 			return err

@@ -26,14 +26,11 @@ type Issuer struct {
 	opts   IssuerOptions
 }
 
-// ErrCannotSign is returned by NewIssuer when no signing key is configured.
-var ErrCannotSign = errors.New("no signing key is configured (set AUTHGATE_JWT_SECRET[_FILE] or AUTHGATE_JWT_PRIVATE_KEY_FILE)")
-
 // NewIssuer returns an Issuer that signs with ks's signing key.
 func NewIssuer(ks *KeySet, o IssuerOptions) (*Issuer, error) {
 	k := ks.Signing()
 	if !k.CanSign() {
-		return nil, ErrCannotSign
+		return nil, errors.New("no signing key is configured (set AUTHGATE_JWT_SECRET[_FILE] or AUTHGATE_JWT_PRIVATE_KEY_FILE)")
 	}
 	m := jwt.GetSigningMethod(k.Alg)
 	if m == nil {
@@ -51,21 +48,29 @@ func NewIssuer(ks *KeySet, o IssuerOptions) (*Issuer, error) {
 // TTL is the default lifetime of issued tokens.
 func (is *Issuer) TTL() time.Duration { return is.opts.TTL }
 
+// Issued is a token authgate signed, with what a caller keeps of it: its
+// jti (the key of a revocation) and its expiry.
+type Issued struct {
+	Token     string // the compact JWS
+	ID        string // jti
+	ExpiresAt time.Time
+}
+
 // Issue signs a token for subject sub with the extra claims (which may not
 // name a reserved claim) and lifetime ttl (the default when zero).
-func (is *Issuer) Issue(sub string, extra map[string]any, ttl time.Duration) (string, time.Time, error) {
+func (is *Issuer) Issue(sub string, extra map[string]any, ttl time.Duration) (Issued, error) {
 	if sub == "" {
-		return "", time.Time{}, errors.New("the subject must not be empty")
+		return Issued{}, errors.New("the subject must not be empty")
 	}
 	if ttl == 0 {
 		ttl = is.opts.TTL
 	}
 	if ttl < 0 {
-		return "", time.Time{}, errors.New("the lifetime must be positive")
+		return Issued{}, errors.New("the lifetime must be positive")
 	}
 	for name := range extra {
 		if reservedClaims[name] && name != "username" {
-			return "", time.Time{}, fmt.Errorf("claim %q is set by authgate and cannot be given", name)
+			return Issued{}, fmt.Errorf("claim %q is set by authgate and cannot be given", name)
 		}
 	}
 	now := is.opts.Now().Truncate(time.Second)
@@ -77,7 +82,8 @@ func (is *Issuer) Issue(sub string, extra map[string]any, ttl time.Duration) (st
 	c["iat"] = now.Unix()
 	c["nbf"] = now.Unix()
 	c["exp"] = exp.Unix()
-	c["jti"] = newJTI()
+	jti := newJTI()
+	c["jti"] = jti
 	if is.opts.Audience != "" {
 		c["aud"] = is.opts.Audience
 	}
@@ -87,9 +93,9 @@ func (is *Issuer) Issue(sub string, extra map[string]any, ttl time.Duration) (st
 	}
 	s, err := t.SignedString(is.key.sign)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("signing the token: %w", err)
+		return Issued{}, fmt.Errorf("signing the token: %w", err)
 	}
-	return s, exp, nil
+	return Issued{Token: s, ID: jti, ExpiresAt: exp}, nil
 }
 
 func newJTI() string {

@@ -16,12 +16,13 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, exp, err := is.Issue("1", map[string]any{"username": "alice", "roles": []any{"admin"}}, 0)
+	issued, err := is.Issue("1", map[string]any{"username": "alice", "roles": []any{"admin"}}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !exp.Equal(testNow.Add(time.Hour)) {
-		t.Errorf("exp = %v, want %v", exp, testNow.Add(time.Hour))
+	tok := issued.Token
+	if !issued.ExpiresAt.Equal(testNow.Add(time.Hour)) {
+		t.Errorf("exp = %v, want %v", issued.ExpiresAt, testNow.Add(time.Hour))
 	}
 	v := newTestVerifier(t, VerifierOptions{Audience: "api"})
 	id, err := v.Verify(context.Background(), tok)
@@ -36,6 +37,12 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 	if id.Claims["sub"] != "1" || id.Claims["aud"] != "api" || id.Claims["iss"] != "authgate" {
 		t.Errorf("claims = %v", id.Claims)
 	}
+	if id.ID == "" || id.ID != issued.ID || id.Claims["jti"] != issued.ID {
+		t.Errorf("Identity.ID = %q, jti claim %v, Issue returned %q", id.ID, id.Claims["jti"], issued.ID)
+	}
+	if id.Issuer != "authgate" || id.SessionID != "" {
+		t.Errorf("Identity.Issuer = %q, SessionID = %q; want authgate and none", id.Issuer, id.SessionID)
+	}
 	if iat := id.Claims["iat"].(json.Number).String(); iat != "1795694400" {
 		t.Errorf("iat = %s", iat)
 	}
@@ -44,9 +51,9 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 		t.Errorf("header = %s, want no kid for a bare secret", header)
 	}
 
-	tok2, _, _ := is.Issue("1", nil, 0)
-	id2, _ := v.Verify(context.Background(), tok2)
-	if id2.Claims["jti"] == id.Claims["jti"] {
+	issued2, _ := is.Issue("1", nil, 0)
+	id2, _ := v.Verify(context.Background(), issued2.Token)
+	if id2.ID == id.ID {
 		t.Error("two tokens share a jti")
 	}
 }
@@ -56,19 +63,19 @@ func TestIssueRefusesReservedClaims(t *testing.T) {
 	ks, _ := NewKeySet(key)
 	is, _ := NewIssuer(ks, IssuerOptions{Issuer: "authgate", TTL: time.Hour})
 	for _, name := range []string{"sub", "iss", "exp", "nbf", "iat", "jti", "aud"} {
-		if _, _, err := is.Issue("1", map[string]any{name: "x"}, 0); err == nil {
+		if _, err := is.Issue("1", map[string]any{name: "x"}, 0); err == nil {
 			t.Errorf("Issue with claim %q succeeded", name)
 		}
 	}
-	if _, _, err := is.Issue("", nil, 0); err == nil {
+	if _, err := is.Issue("", nil, 0); err == nil {
 		t.Error("Issue with an empty subject succeeded")
 	}
 }
 
 func TestNoSigningKey(t *testing.T) {
 	ks, _ := NewKeySet(nil)
-	if _, err := NewIssuer(ks, IssuerOptions{Issuer: "authgate", TTL: time.Hour}); err != ErrCannotSign {
-		t.Errorf("NewIssuer without a key = %v, want ErrCannotSign", err)
+	if _, err := NewIssuer(ks, IssuerOptions{Issuer: "authgate", TTL: time.Hour}); err == nil || !strings.Contains(err.Error(), "AUTHGATE_JWT_SECRET") {
+		t.Errorf("NewIssuer without a key = %v, want an error naming the variables to set", err)
 	}
 	if _, err := NewVerifier(ks, VerifierOptions{Issuer: "authgate"}); err == nil {
 		t.Error("NewVerifier without keys succeeded")

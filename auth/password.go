@@ -21,9 +21,11 @@ type Argon2Params struct {
 	KeyLen  uint32
 }
 
-// DefaultArgon2 follows OWASP's password storage advice for argon2id:
-// 19 MiB, two passes, one lane.
-var DefaultArgon2 = Argon2Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+// DefaultArgon2 returns the parameters of new hashes, after OWASP's password
+// storage advice for argon2id: 19 MiB, two passes, one lane.
+func DefaultArgon2() Argon2Params {
+	return Argon2Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+}
 
 // Limits on the parameters of a hash read from the users file, so that one
 // bad entry cannot make every login allocate gigabytes.

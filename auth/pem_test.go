@@ -150,10 +150,11 @@ func TestSignVerifyEveryAlgorithm(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tok, _, err := is.Issue("1", nil, 0)
+			issued, err := is.Issue("1", nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
+			tok := issued.Token
 			v, _ := NewVerifier(ks, VerifierOptions{Issuer: "authgate"})
 			if id, err := v.Verify(context.Background(), tok); err != nil || id.Subject != "1" {
 				t.Fatalf("Verify = %v, %v", id, err)
@@ -220,7 +221,8 @@ func TestRotation(t *testing.T) {
 	cur, _ := newSigningKey(keys["rsa2"], "")
 	oldSet, _ := NewKeySet(old)
 	oldIssuer, _ := NewIssuer(oldSet, IssuerOptions{Issuer: "authgate", TTL: time.Hour})
-	oldTok, _, _ := oldIssuer.Issue("1", nil, 0)
+	oldIssued, _ := oldIssuer.Issue("1", nil, 0)
+	oldTok := oldIssued.Token
 
 	retired, _ := newPublicKey(old.verify, "RS256", "")
 	ks, err := NewKeySet(cur, retired)
@@ -232,7 +234,8 @@ func TestRotation(t *testing.T) {
 		t.Errorf("a token of the retired key: %v", err)
 	}
 	is, _ := NewIssuer(ks, IssuerOptions{Issuer: "authgate", TTL: time.Hour})
-	newTok, _, _ := is.Issue("1", nil, 0)
+	newIssued, _ := is.Issue("1", nil, 0)
+	newTok := newIssued.Token
 	if !strings.Contains(string(ks.PublicJWKS()), retired.ID) || retired.ID == cur.ID {
 		t.Error("the JWKS does not publish the retired key")
 	}

@@ -1,17 +1,13 @@
 package auth
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"runtime"
 
-	"go.yaml.in/yaml/v3"
-
-	"github.com/authgate/authgate/config"
+	"github.com/authgate/authgate/internal/yamlfile"
 )
 
 // User is one entry of the users file.
@@ -33,30 +29,17 @@ type Users struct {
 // LoadUsers reads a users file (YAML, see README.md). Errors name the file
 // and the line of the offending entry.
 func LoadUsers(path string) (*Users, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
 	var doc struct {
 		Users []User `yaml:"users"`
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, config.YAMLError(path, err)
+	list, err := yamlfile.Load(path, "users", &doc)
+	if err != nil {
+		return nil, err
 	}
-	if doc.Users == nil {
-		return nil, fmt.Errorf("%s: no users: list", path)
-	}
-	// A second pass over the node tree gives each entry's line for errors.
-	var tree struct {
-		Users []yaml.Node `yaml:"users"`
-	}
-	_ = yaml.Unmarshal(data, &tree)
 	u, err := NewUsers(doc.Users)
 	var ue *userError
-	if errors.As(err, &ue) && ue.index < len(tree.Users) {
-		return nil, fmt.Errorf("%s:%d: %v", path, tree.Users[ue.index].Line, ue.err)
+	if errors.As(err, &ue) {
+		return nil, list.Errorf(ue.index, "", "%v", ue.err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
@@ -99,9 +82,14 @@ func NewUsers(list []User) (*Users, error) {
 				return nil, bad("%q: claim %q is set by authgate and cannot be given", usr.Username, name)
 			}
 		}
+		// Checked here, not at each login: a value JSON cannot carry (.nan,
+		// a map with non-string keys) would make every login of the user fail.
+		if _, err := json.Marshal(usr.Claims); err != nil {
+			return nil, bad("%q: claims cannot go into a token: %v", usr.Username, err)
+		}
 		u.byName[usr.Username] = usr
 	}
-	like := HashArgon2id("", DefaultArgon2)
+	like := HashArgon2id("", DefaultArgon2())
 	if len(list) > 0 {
 		like = list[0].Password
 	}
@@ -112,9 +100,6 @@ func NewUsers(list []User) (*Users, error) {
 	u.dummy = dummy
 	return u, nil
 }
-
-// Len returns the number of users.
-func (u *Users) Len() int { return len(u.byName) }
 
 // Authenticate returns the user whose username and password these are. An
 // unknown user and a wrong password both give ErrInvalidCredentials, after a

@@ -28,7 +28,7 @@ func TestComparePassword(t *testing.T) {
 	}{
 		{"argon2id match", HashArgon2id("hunter2", cheapArgon2), "hunter2", true},
 		{"argon2id mismatch", HashArgon2id("hunter2", cheapArgon2), "hunter3", false},
-		{"argon2id default params", HashArgon2id("pw", DefaultArgon2), "pw", true},
+		{"argon2id default params", HashArgon2id("pw", DefaultArgon2()), "pw", true},
 		{"bcrypt match", bc, "hunter2", true},
 		{"bcrypt mismatch", bc, "hunter3", false},
 		{"regression: bcrypt ignores bytes past 72", bcLong, long + "extra", false},
@@ -139,6 +139,8 @@ func TestLoadUsers(t *testing.T) {
 		{"reserved claim", "users:\n  - username: a\n    id: \"1\"\n    password: " + hash + "\n    claims: {sub: admin}\n", `claim "sub"`},
 		{"missing id", "users:\n  - username: a\n    password: " + hash + "\n", "id is missing"},
 		{"no users list", "users:\n", "no users"},
+		{"regression: a claim JSON cannot carry", "users:\n  - username: a\n    id: \"1\"\n    password: " + hash + "\n    claims: {score: .nan}\n", ":2: \"a\": claims cannot go into a token"},
+		{"regression: a claim map with a number key", "users:\n  - username: a\n    id: \"1\"\n    password: " + hash + "\n    claims: {org: {1: x}}\n", "claims cannot go into a token"},
 		{"unknown top-level key", "people: []\n", ":1: field people not found"},
 	}
 	for _, tt := range tests {

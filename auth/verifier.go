@@ -21,6 +21,9 @@ const MaxTokenBytes = 8 << 10
 // Identity is what a verified token says about its bearer.
 type Identity struct {
 	Subject   string
+	ID        string    // jti; "" when the token has none
+	Issuer    string    // iss; "" when the token has none
+	SessionID string    // sid, when it is a string; "" otherwise
 	IssuedAt  time.Time // zero when the token has no iat
 	ExpiresAt time.Time
 	Claims    map[string]any // every claim of the token, numbers as json.Number
@@ -107,7 +110,7 @@ func NewVerifier(ks *KeySet, o VerifierOptions) (*Verifier, error) {
 		if _, dup := v.issuers[r.Issuer()]; dup {
 			return nil, fmt.Errorf("issuer %q is configured twice", r.Issuer())
 		}
-		add(r.Issuer(), r, asymmetricAlgs)
+		add(r.Issuer(), r, slices.Clone(asymmetricAlgs))
 	}
 	if len(v.issuers) == 0 {
 		return nil, errors.New("no verification keys and no trusted issuers are configured")
@@ -184,7 +187,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 			return Identity{}, newTokenError(ErrInvalidToken, ReasonTooLongLived, fmt.Errorf("lifetime %v is over %v", life, v.maxLifetime))
 		}
 	}
-	id := Identity{Subject: c.sub, Claims: c.all, ExpiresAt: c.exp.Time}
+	id := Identity{Subject: c.sub, ID: c.jti, Issuer: c.iss, SessionID: c.sid, Claims: c.all, ExpiresAt: c.exp.Time}
 	if c.iat != nil {
 		id.IssuedAt = c.iat.Time
 	}

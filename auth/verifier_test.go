@@ -265,7 +265,8 @@ func benchVerify(b *testing.B, keyName, alg string) {
 	}
 	ks, _ := NewKeySet(k)
 	is, _ := NewIssuer(ks, IssuerOptions{Issuer: "authgate", TTL: time.Hour})
-	tok, _, _ := is.Issue("1", map[string]any{"username": "alice", "roles": []any{"admin", "user"}}, 0)
+	issued, _ := is.Issue("1", map[string]any{"username": "alice", "roles": []any{"admin", "user"}}, 0)
+	tok := issued.Token
 	v, _ := NewVerifier(ks, VerifierOptions{Issuer: "authgate"})
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -281,3 +282,32 @@ func BenchmarkVerifyPS256(b *testing.B) { benchVerify(b, "rsa", "PS256") }
 func BenchmarkVerifyES256(b *testing.B) { benchVerify(b, "p256", "ES256") }
 func BenchmarkVerifyES384(b *testing.B) { benchVerify(b, "p384", "ES384") }
 func BenchmarkVerifyEdDSA(b *testing.B) { benchVerify(b, "ed25519", "EdDSA") }
+
+// TestIdentityNamesTheToken checks the fields revocation keys on: the jti,
+// the issuer and the session id, read from the verified claims only.
+func TestIdentityNamesTheToken(t *testing.T) {
+	v := newTestVerifier(t, VerifierOptions{})
+	tests := []struct {
+		name, extra string
+		id, sid     string
+		reason      string
+	}{
+		{name: "jti and sid", extra: `"jti":"j-1","sid":"s-1"`, id: "j-1", sid: "s-1"},
+		{name: "neither", extra: "", id: "", sid: ""},
+		{name: "a sid that is not a string is no session", extra: `"jti":"j-2","sid":7`, id: "j-2", sid: ""},
+		{name: "a jti that is not a string is invalid", extra: `"jti":7`, reason: ReasonBadClaims},
+	}
+	for _, tt := range tests {
+		got, err := v.Verify(context.Background(), hs256(stdHeader, claimsAt(testNow, tt.extra), testSecret))
+		if tt.reason != "" {
+			var te *TokenError
+			if !errors.As(err, &te) || te.Reason != tt.reason {
+				t.Errorf("%s: Verify = %v, want reason %s", tt.name, err, tt.reason)
+			}
+			continue
+		}
+		if err != nil || got.ID != tt.id || got.SessionID != tt.sid || got.Issuer != "authgate" {
+			t.Errorf("%s: Verify = {ID %q, SessionID %q, Issuer %q}, %v; want {%q, %q, authgate}", tt.name, got.ID, got.SessionID, got.Issuer, err, tt.id, tt.sid)
+		}
+	}
+}

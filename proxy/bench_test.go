@@ -27,9 +27,9 @@ func benchServer(b *testing.B, env ...string) (http.Handler, string) {
 		b.Fatal(err)
 	}
 	is, _ := auth.NewIssuer(keys, auth.IssuerOptions{Issuer: cfg.Issuer, TTL: cfg.TokenTTL})
-	tok, _, _ := is.Issue("1", map[string]any{"username": "alice", "roles": []any{"admin"}}, 0)
+	issued, _ := is.Issue("1", map[string]any{"username": "alice", "roles": []any{"admin"}}, 0)
 	h := NewServer(Options{Config: cfg, Logger: zerolog.New(io.Discard), Keys: keys, Verifier: v, Issuer: is})
-	return h, tok
+	return h, issued.Token
 }
 
 // BenchmarkForwardAuth is one Traefik-style forward-auth decision with a

@@ -191,11 +191,11 @@ func (f *fixture) token(t *testing.T, extra map[string]any, ttl time.Duration) s
 	for k, v := range extra {
 		claims[k] = v
 	}
-	tok, _, err := f.issuer.Issue("1", claims, ttl)
+	issued, err := f.issuer.Issue("1", claims, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tok
+	return issued.Token
 }
 
 // expiredToken is signed with the test secret and expired an hour ago.
@@ -208,11 +208,11 @@ func (f *fixture) expiredToken(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := is.Issue("1", map[string]any{"username": "alice"}, 0)
+	issued, err := is.Issue("1", map[string]any{"username": "alice"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tok
+	return issued.Token
 }
 
 func mustKeys(t testing.TB) *auth.KeySet {

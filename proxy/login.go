@@ -68,7 +68,7 @@ func handleLogin(users *auth.Users, issuer *auth.Issuer, m *Metrics) http.Handle
 		extra := make(map[string]any, len(user.Claims)+1)
 		maps.Copy(extra, user.Claims)
 		extra["username"] = user.Username
-		token, _, err := issuer.Issue(user.ID, extra, 0)
+		issued, err := issuer.Issue(user.ID, extra, 0)
 		if err != nil {
 			zerolog.Ctx(r.Context()).Error().Err(err).Msg("issuing a token failed")
 			writeError(w, r, http.StatusInternalServerError, "Internal error", "internal", false)
@@ -78,7 +78,7 @@ func handleLogin(users *auth.Users, issuer *auth.Issuer, m *Metrics) http.Handle
 		m.record(r, "allowed", ruleLogin, user.ID)
 		w.Header().Set("Pragma", "no-cache")
 		writeJSON(w, http.StatusOK, loginResponse{
-			AccessToken: token,
+			AccessToken: issued.Token,
 			TokenType:   "bearer",
 			ExpiresIn:   int64(issuer.TTL().Seconds()),
 		})

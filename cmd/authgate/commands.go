@@ -54,7 +54,7 @@ func runHashPassword(_ context.Context, args []string, env *cmdEnv) error {
 	if err != nil {
 		return fmt.Errorf("hash-password: %w", err)
 	}
-	hash := auth.HashArgon2id(password, auth.DefaultArgon2)
+	hash := auth.HashArgon2id(password, auth.DefaultArgon2())
 	if *useBcrypt {
 		if hash, err = auth.HashBcrypt(password, *cost); err != nil {
 			return fmt.Errorf("hash-password: %w", err)
@@ -163,11 +163,11 @@ func runToken(_ context.Context, args []string, env *cmdEnv) error {
 	if err != nil {
 		return fmt.Errorf("token: cannot mint: %w", err)
 	}
-	token, _, err := issuer.Issue(*sub, extra, *ttl)
+	issued, err := issuer.Issue(*sub, extra, *ttl)
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}
-	fmt.Fprintln(env.stdout, token)
+	fmt.Fprintln(env.stdout, issued.Token)
 	return nil
 }
 

@@ -53,7 +53,7 @@ func runDemo(ctx context.Context, args []string, env *cmdEnv) error {
 		users, err = auth.NewUsers([]auth.User{{
 			Username: demoUsername,
 			ID:       demoUserID,
-			Password: auth.HashArgon2id(demoPassword, auth.DefaultArgon2),
+			Password: auth.HashArgon2id(demoPassword, auth.DefaultArgon2()),
 			Claims:   map[string]any{"roles": []any{"user"}},
 		}})
 		if err != nil {
