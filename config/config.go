@@ -115,7 +115,6 @@ func Load(environ []string) (Config, error) {
 			errs = append(errs, errors.New(Prefix+"PROTECTED_PATHS: is set but empty; unset it to protect every path, or list patterns such as /api/*"))
 		}
 	} else {
-		c.ProtectedPathsSet = false
 		c.ProtectedPaths = Patterns{{Prefix: true}}
 	}
 	if p, err := PresetFor(c.HeaderPreset, c.RolesClaim); err != nil {

@@ -22,7 +22,7 @@ import (
 
 	"github.com/authgate/authgate/auth"
 	"github.com/authgate/authgate/config"
-	"github.com/authgate/authgate/proxy"
+	"github.com/authgate/authgate/policy"
 )
 
 // traefikMiddleware is the part of Traefik's Middleware CRD the manifests
@@ -192,7 +192,7 @@ func TestKubernetesManifests(t *testing.T) {
 			case "users.yaml":
 				_, err = auth.LoadUsers(p)
 			case "rules.yaml":
-				_, err = proxy.LoadRules(p)
+				_, err = policy.LoadRules(p)
 			default:
 				err = fmt.Errorf("unexpected file")
 			}

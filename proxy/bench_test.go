@@ -28,7 +28,9 @@ func benchServer(b *testing.B, env ...string) (http.Handler, string) {
 	}
 	is, _ := auth.NewIssuer(keys, auth.IssuerOptions{Issuer: cfg.Issuer, TTL: cfg.TokenTTL})
 	issued, _ := is.Issue("1", map[string]any{"username": "alice", "roles": []any{"admin"}}, 0)
-	h := NewServer(Options{Config: cfg, Logger: zerolog.New(io.Discard), Keys: keys, Verifier: v, Issuer: is})
+	h := NewServer(Options{Config: cfg, Logger: zerolog.New(io.Discard), Current: current(&Snapshot{
+		Rules: rulesFor(cfg, nil), Verifier: v, Issuer: is, JWKS: keys.PublicJWKS(),
+	})})
 	return h, issued.Token
 }
 

@@ -4,91 +4,82 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
-
-	"github.com/rs/zerolog"
 
 	"github.com/authgate/authgate/auth"
+	"github.com/authgate/authgate/policy"
 )
 
-// gate makes the one decision that proxy mode, forward-auth and /me share:
-// given the original request's path and Authorization header, let it through
-// (public or allowed, with an identity) or deny it with a status.
-type gate struct {
-	rules      *RuleSet
-	rolesClaim string
-	verifier   *auth.Verifier
-	metrics    *Metrics
+// Verifier checks a token and returns the identity it carries; *auth.Verifier
+// is the one authgate builds. Errors match auth.ErrTokenExpired or
+// auth.ErrInvalidToken with errors.Is, and an *auth.TokenError names the
+// reason.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (auth.Identity, error)
 }
 
-// decision is the outcome of gate.decide.
-type decision struct {
-	public   bool
-	rule     string
-	identity auth.Identity
-	denial   *denial // nil when the request may pass
+// Credential is what a request presents to prove who it is: today the
+// token of its one Authorization: Bearer header. Token is "" when the
+// request presents none, or nothing that could be a token.
+type Credential struct {
+	Token string
 }
 
-// denial is why a request may not pass and what to answer.
-type denial struct {
-	status    int
-	message   string
-	reason    string   // stable, for logs and metrics
-	detail    string   // for the log: which requirement failed
-	presented bool     // a token was presented (RFC 6750 error="invalid_token")
-	scopes    []string // the scopes a 403 for a missing scope asks for
+// ReadCredential reads the credential that request headers h present. A
+// token is never read from the query string.
+func ReadCredential(h http.Header) Credential {
+	token, _ := bearerToken(h.Values("Authorization"))
+	return Credential{Token: token}
 }
 
-// label is the decision as logs and metrics name it.
-func (d decision) label() string {
-	switch {
-	case d.denial != nil:
-		return "denied:" + d.denial.reason
-	case d.public:
-		return "public"
+// Outcome is the whole decision on one request: what the rules say, the
+// identity of its verified token (nil when none was checked, or it failed),
+// and, when the request may not pass, its answer.
+type Outcome struct {
+	Decision policy.Decision
+	Identity *auth.Identity
+	Refusal  *Refusal // nil: the request may pass
+}
+
+// Decide is the one decision that proxy mode, forward-auth and
+// `authgate explain` share: the rule for req, and, unless that rule is
+// public, the credential verified and the rule's requirements checked. A
+// public request's credential is not even verified.
+func Decide(ctx context.Context, rules *policy.Rules, v Verifier, req policy.Request, cred Credential) Outcome {
+	m := rules.Match(req)
+	if m.Public {
+		return Outcome{Decision: m.Decide(nil)}
 	}
-	return "allowed"
-}
-
-// decide finds the rule for req, and, unless it is public, verifies the
-// token and checks the rule's requirements.
-func (g *gate) decide(ctx context.Context, req Request, authorization []string) decision {
-	m, public := g.rules.Decide(req)
-	d := decision{public: public, rule: ruleNameOf(m, req)}
-	if public {
-		return d
+	id, ref := authenticate(ctx, v, cred)
+	if ref != nil {
+		return Outcome{Decision: m.Decide(nil), Refusal: ref}
 	}
-	d.identity, d.denial = g.authenticate(ctx, authorization)
-	if d.denial != nil || m.Rule == nil {
-		return d
-	}
-	if ok, reason, why := m.Rule.Require.check(d.identity, g.rolesClaim); !ok {
-		d.denial = &denial{status: http.StatusForbidden, message: msgForbidden, reason: reason, detail: why}
-		if reason == reasonMissingScope {
-			d.denial.scopes = m.Rule.Require.Scopes
+	o := Outcome{Decision: m.Decide(&id), Identity: &id}
+	if f := o.Decision.Failure; f != nil {
+		o.Refusal = &Refusal{Status: http.StatusForbidden, Message: msgForbidden, Reason: f.Reason, Detail: f.Detail}
+		if f.Reason == policy.ReasonMissingScope {
+			o.Refusal.scopes = m.Rule.Require.Scopes
 		}
 	}
-	return d
+	return o
 }
 
-// ruleNameOf names the rule that decided, or why none did.
-func ruleNameOf(m Match, req Request) string {
-	switch {
-	case m.Rule != nil:
-		return m.Rule.Name
-	case req.Path == "":
-		return ruleNoRequest
+// verdict is the outcome as the handler of a request hands it to answer;
+// respond answers it when it passes.
+func (o Outcome) verdict(respond func(http.ResponseWriter)) verdict {
+	v := verdict{rule: o.Decision.Name, public: o.Decision.Public, refusal: o.Refusal, respond: respond}
+	if o.Identity != nil {
+		v.sub = o.Identity.Subject
 	}
-	return ruleDefault
+	return v
 }
 
-// authenticate verifies the bearer token of an Authorization header.
-func (g *gate) authenticate(ctx context.Context, authorization []string) (auth.Identity, *denial) {
-	token, ok := bearerToken(authorization)
-	if !ok {
-		return auth.Identity{}, &denial{status: http.StatusUnauthorized, message: msgMissingAuth, reason: "missing_token"}
+// authenticate verifies the credential's token: a 401 without one, or when
+// it fails.
+func authenticate(ctx context.Context, v Verifier, cred Credential) (auth.Identity, *Refusal) {
+	if cred.Token == "" {
+		return auth.Identity{}, &Refusal{Status: http.StatusUnauthorized, Message: msgMissingAuth, Reason: "missing_token"}
 	}
-	id, err := g.verifier.Verify(ctx, token)
+	id, err := v.Verify(ctx, cred.Token)
 	if err == nil {
 		return id, nil
 	}
@@ -97,29 +88,9 @@ func (g *gate) authenticate(ctx context.Context, authorization []string) (auth.I
 	if errors.As(err, &te) {
 		reason = te.Reason
 	}
-	g.metrics.failures.WithLabelValues(reason).Inc()
 	msg := msgInvalidToken
 	if errors.Is(err, auth.ErrTokenExpired) {
 		msg = msgTokenExpired
 	}
-	return auth.Identity{}, &denial{status: http.StatusUnauthorized, message: msg, reason: reason, presented: true}
-}
-
-// record puts the decision on the request's access log line and counts it.
-func (g *gate) record(r *http.Request, d decision) {
-	g.metrics.record(r, d.label(), d.rule, d.identity.Subject)
-}
-
-// deny answers a denied request. A 403 for a missing scope carries the
-// RFC 6750 insufficient_scope challenge.
-func deny(w http.ResponseWriter, r *http.Request, den *denial) {
-	if den.detail != "" {
-		zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
-			return c.Str("detail", den.detail)
-		})
-	}
-	if len(den.scopes) > 0 {
-		w.Header().Set("WWW-Authenticate", realm+`, error="insufficient_scope", scope="`+strings.Join(den.scopes, " ")+`"`)
-	}
-	writeError(w, r, den.status, den.message, den.reason, den.presented)
+	return auth.Identity{}, &Refusal{Status: http.StatusUnauthorized, Message: msg, Reason: reason, invalidToken: true}
 }

@@ -7,11 +7,11 @@ import (
 	"strings"
 
 	"github.com/authgate/authgate/config"
+	"github.com/authgate/authgate/policy"
 )
 
 // original is the request a front proxy asks about, as one source tells it.
 type original struct {
-	source string
 	method string // "" when the source does not name one
 	host   string // "" when the source does not name one
 	path   string // canonical
@@ -26,38 +26,34 @@ var (
 // and Envoy: always exactly 200 (allow, with identity headers when a token
 // was checked), 401 or 403.
 type forwardAuth struct {
-	gate       *gate
-	headers    *identityHeaders
+	current    Current
+	headers    *IdentityHeaders
 	verifyPath string
 	source     string // config.Source*
 }
 
-// errorHeader repeats a forward-auth denial's message for front proxies
-// that drop the auth response's body (nginx's auth_request).
-const errorHeader = "X-Auth-Error"
-
-func (fa *forwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// decide answers one auth request: 200 with the identity headers of a
+// verified token (none on a public path), or the refusal as a front proxy
+// takes it.
+func (fa *forwardAuth) decide(w http.ResponseWriter, r *http.Request) verdict {
 	orig, err := fa.originalRequest(r)
 	if err != nil {
-		d := decision{rule: ruleNoRequest, denial: &denial{status: http.StatusForbidden, message: msgForbidden, reason: reasonFor(err)}}
-		fa.gate.record(r, d)
-		w.Header().Set(errorHeader, msgForbidden)
-		deny(w, r, d.denial)
-		return
+		ref := &Refusal{Status: http.StatusForbidden, Message: msgForbidden, Reason: reasonFor(err)}
+		return refused(policy.RuleNoRequest, ref.forFrontProxy())
 	}
-	d := fa.gate.decide(r.Context(), Request{Method: orig.method, Host: orig.host, Path: orig.path}, r.Header.Values("Authorization"))
-	fa.gate.record(r, d)
-	if d.denial != nil {
-		w.Header().Set(errorHeader, d.denial.message)
-		deny(w, r, d.denial)
-		return
+	s := fa.current.Load()
+	o := Decide(r.Context(), s.Rules, s.Verifier, policy.Request{Method: orig.method, Host: orig.host, Path: orig.path}, ReadCredential(r.Header))
+	if o.Refusal != nil {
+		o.Refusal = o.Refusal.forFrontProxy()
 	}
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	if !d.public {
-		fa.headers.set(h, d.identity)
-	}
-	w.WriteHeader(http.StatusOK)
+	return o.verdict(func(w http.ResponseWriter) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		if o.Identity != nil {
+			fa.headers.Set(h, *o.Identity)
+		}
+		w.WriteHeader(http.StatusOK)
+	})
 }
 
 func reasonFor(err error) string {
@@ -131,11 +127,11 @@ func (fa *forwardAuth) fromForwarded(r *http.Request) (original, bool, error) {
 	if !hasURI || uri == "" || !validMethod(method, hasMethod) {
 		return original{}, false, errBadOriginal
 	}
-	path, _, err := parseTarget(uri)
+	path, _, err := ParseTarget(uri)
 	if err != nil {
 		return original{}, false, errBadOriginal
 	}
-	return original{source: config.SourceForwarded, method: method, host: host, path: path}, true, nil
+	return original{method: method, host: host, path: path}, true, nil
 }
 
 // fromOriginal reads X-Original-Method with X-Original-URI (nginx) or
@@ -154,7 +150,7 @@ func (fa *forwardAuth) fromOriginal(r *http.Request) (original, bool, error) {
 	if !hasURI && !hasURL || !validMethod(method, hasMethod) {
 		return original{}, false, errBadOriginal
 	}
-	o := original{source: config.SourceOriginal, method: method}
+	o := original{method: method}
 	if hasURL {
 		u, err := url.Parse(full)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
@@ -164,13 +160,13 @@ func (fa *forwardAuth) fromOriginal(r *http.Request) (original, bool, error) {
 		if target == "" {
 			target = "/"
 		}
-		if o.path, _, err = parseTarget(target); err != nil {
+		if o.path, _, err = ParseTarget(target); err != nil {
 			return original{}, false, errBadOriginal
 		}
 		o.host = u.Host
 	}
 	if hasURI {
-		path, _, err := parseTarget(uri)
+		path, _, err := ParseTarget(uri)
 		if err != nil {
 			return original{}, false, errBadOriginal
 		}
@@ -190,7 +186,7 @@ func (fa *forwardAuth) fromPath(r *http.Request) (original, bool, error) {
 	if !ok || rest == "" {
 		return original{}, false, nil
 	}
-	return original{source: config.SourcePath, path: rest}, true, nil
+	return original{path: rest}, true, nil
 }
 
 // single returns the one value of a header and whether it was sent; a header

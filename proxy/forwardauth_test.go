@@ -84,6 +84,7 @@ func TestForwardAuth(t *testing.T) {
 			for k, v := range tt.headers {
 				req.Header[http.CanonicalHeaderKey(k)] = v
 			}
+			addForged(req.Header)
 			switch tt.token {
 			case "valid":
 				req.Header.Set("Authorization", "Bearer "+f.token(t, nil, 0))
@@ -102,6 +103,9 @@ func TestForwardAuth(t *testing.T) {
 			if tt.message != "" && resp.Header.Get("X-Auth-Error") != tt.message {
 				t.Errorf("X-Auth-Error = %q, want %q (for nginx, which drops the body)", resp.Header.Get("X-Auth-Error"), tt.message)
 			}
+			// The front proxy copies these headers onto the request it
+			// forwards: a client's forged identity must never be among them.
+			assertNoForged(t, recorded{Header: resp.Header})
 			if got := resp.Header.Get("X-Auth-User"); (got == "alice") != tt.ident || (got != "" && got != "alice") {
 				t.Errorf("X-Auth-User = %q, want identity %v", got, tt.ident)
 			}

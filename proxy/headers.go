@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,35 +16,51 @@ import (
 // AUTHGATE_CLAIMS_HEADER is on.
 const claimsHeader = "X-Auth-Claims"
 
-// identityHeaders knows which headers carry identity: it strips them from
+// IdentityHeaders knows which headers carry identity: it strips them from
 // what the client sent and fills them from a verified token.
-type identityHeaders struct {
+type IdentityHeaders struct {
 	mapping   config.ClaimHeaders
 	names     map[string]bool // normalised: the mapped headers and the preset's family
 	allClaims bool            // set X-Auth-Claims
 }
 
-func newIdentityHeaders(cfg config.Config) *identityHeaders {
-	ih := &identityHeaders{mapping: cfg.ClaimHeaders, names: map[string]bool{}, allClaims: cfg.ClaimsHeader}
-	for _, m := range cfg.ClaimHeaders {
+// NewIdentityHeaders returns the identity headers of a claim mapping
+// (AUTHGATE_CLAIM_HEADERS or the preset's), the header family the preset
+// owns besides X-Auth-*, and whether X-Auth-Claims carries every claim.
+func NewIdentityHeaders(mapping config.ClaimHeaders, family []string, allClaims bool) *IdentityHeaders {
+	ih := &IdentityHeaders{mapping: mapping, names: map[string]bool{}, allClaims: allClaims}
+	for _, m := range mapping {
 		ih.names[config.NormalizeHeaderName(m.Header)] = true
 	}
-	for _, n := range cfg.Preset.Family {
+	for _, n := range family {
 		ih.names[n] = true
 	}
 	return ih
 }
 
+// Owned returns the normalised names of the identity headers beyond
+// X-Auth-*, sorted: the mapped headers and the preset's family.
+func (ih *IdentityHeaders) Owned() []string {
+	var out []string
+	for n := range ih.names {
+		if !strings.HasPrefix(n, config.IdentityPrefix) {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // isIdentity reports whether a header name, in any case and in its "_" and
 // "." spellings, is one authgate owns: X-Auth-*, a mapped header, or one of
 // the preset's family.
-func (ih *identityHeaders) isIdentity(name string) bool {
+func (ih *IdentityHeaders) isIdentity(name string) bool {
 	n := config.NormalizeHeaderName(name)
 	return strings.HasPrefix(n, config.IdentityPrefix) || ih.names[n]
 }
 
 // strip deletes every identity header from h (request headers or trailers).
-func (ih *identityHeaders) strip(h http.Header) {
+func (ih *IdentityHeaders) strip(h http.Header) {
 	for name := range h {
 		if ih.isIdentity(name) {
 			delete(h, name)
@@ -51,11 +68,10 @@ func (ih *identityHeaders) strip(h http.Header) {
 	}
 }
 
-// set writes the identity headers of id into h. A claim that is absent, or
-// that is null, or whose value cannot be a header value (control
-// characters), sets nothing;
-// the names of such claims are returned.
-func (ih *identityHeaders) set(h http.Header, id auth.Identity) (skipped []string) {
+// Set writes the identity headers of id into h. A claim that is absent or
+// null sets nothing. A claim whose value cannot be a header value (it holds
+// control characters) sets nothing either, and its name is returned.
+func (ih *IdentityHeaders) Set(h http.Header, id auth.Identity) (skipped []string) {
 	for _, m := range ih.mapping {
 		v, ok := id.Claim(m.Claim)
 		if !ok || v == nil {

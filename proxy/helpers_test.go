@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/authgate/authgate/auth"
 	"github.com/authgate/authgate/config"
+	"github.com/authgate/authgate/policy"
 )
 
 const testSecret = "proxy-tests-secret-0123456789abcdef-0123456789"
@@ -132,6 +134,7 @@ type fixture struct {
 	front   *httptest.Server
 	backend *backend // nil without AUTHGATE_UPSTREAM
 	issuer  *auth.Issuer
+	current *atomic.Pointer[Snapshot] // what a reload would swap
 	metrics *Metrics
 	logs    *syncBuffer
 }
@@ -168,20 +171,32 @@ func newFixture(t *testing.T, upstream bool, env ...string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rules []Rule
+	var rules []policy.Rule
 	if cfg.RulesFile != "" {
-		if rules, err = LoadRules(cfg.RulesFile); err != nil {
+		if rules, err = policy.LoadRules(cfg.RulesFile); err != nil {
 			t.Fatal(err)
 		}
 	}
 	f.metrics = NewMetrics()
-	h := NewServer(Options{
-		Config: cfg, Logger: zerolog.New(f.logs).With().Timestamp().Logger(), Rules: rules, Keys: keys, Verifier: v,
-		Issuer: f.issuer, Users: users, Metrics: f.metrics,
-	})
+	f.current = &atomic.Pointer[Snapshot]{}
+	f.current.Store(&Snapshot{Rules: rulesFor(cfg, rules), Verifier: v, Issuer: f.issuer, Users: users, JWKS: keys.PublicJWKS()})
+	h := NewServer(Options{Config: cfg, Logger: zerolog.New(f.logs).With().Timestamp().Logger(), Current: f.current, Metrics: f.metrics})
 	f.front = httptest.NewServer(h)
 	t.Cleanup(f.front.Close)
 	return f
+}
+
+// rulesFor builds the rules as serve does, from the rules file's rules and
+// the path lists of cfg.
+func rulesFor(cfg config.Config, file []policy.Rule) *policy.Rules {
+	return policy.New(policy.Options{File: file, Protected: cfg.ProtectedPaths, Public: cfg.PublicPaths, UnlistedPublic: cfg.ProtectedPathsSet, RolesClaim: cfg.RolesClaim})
+}
+
+// current returns a Current that always hands out s.
+func current(s *Snapshot) Current {
+	p := &atomic.Pointer[Snapshot]{}
+	p.Store(s)
+	return p
 }
 
 // token mints a token for alice (sub 1) with extra claims.

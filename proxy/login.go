@@ -2,13 +2,12 @@ package proxy
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"mime"
 	"net/http"
 	"net/url"
-
-	"github.com/rs/zerolog"
 
 	"github.com/authgate/authgate/auth"
 )
@@ -28,61 +27,54 @@ type loginResponse struct {
 }
 
 // handleLogin exchanges a username and password (JSON or form body, never
-// the query string) for a token.
-func handleLogin(users *auth.Users, issuer *auth.Issuer, m *Metrics) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// the query string) for a token. Without a signing key there are no logins:
+// the path is not found, rather than passed to the upstream.
+func handleLogin(cur Current, m *Metrics) func(http.ResponseWriter, *http.Request) verdict {
+	return func(w http.ResponseWriter, r *http.Request) verdict {
+		s := cur.Load()
+		if s.Issuer == nil {
+			return refused(ruleLogin, &Refusal{Status: http.StatusNotFound, Message: msgNotFound, Reason: "no_signing_key"})
+		}
 		if r.Method != http.MethodPost {
-			m.record(r, "denied:method_not_allowed", ruleLogin, "")
-			methodNotAllowed(w, r, http.MethodPost)
-			return
+			return refused(ruleLogin, methodNotAllowed(http.MethodPost))
 		}
 		username, password, err := readCredentials(w, r)
 		if err != nil {
 			m.logins.WithLabelValues("malformed").Inc()
 			if errors.Is(err, errBodyTooLarge) {
-				m.record(r, "denied:body_too_large", ruleLogin, "")
-				writeError(w, r, http.StatusRequestEntityTooLarge, msgBodyTooLarge, "body_too_large", false)
-				return
+				return refused(ruleLogin, &Refusal{Status: http.StatusRequestEntityTooLarge, Message: msgBodyTooLarge, Reason: "body_too_large"})
 			}
-			m.record(r, "denied:malformed_body", ruleLogin, "")
-			writeError(w, r, http.StatusBadRequest, msgMalformedBody, "malformed_body", false)
-			return
+			return refused(ruleLogin, &Refusal{Status: http.StatusBadRequest, Message: msgMalformedBody, Reason: "malformed_body"})
 		}
 		var user auth.User
-		if users != nil {
-			user, err = users.Authenticate(r.Context(), username, password)
-		} else {
-			err = auth.ErrInvalidCredentials
+		err = auth.ErrInvalidCredentials
+		if s.Users != nil {
+			user, err = s.Users.Authenticate(r.Context(), username, password)
+		}
+		if errors.Is(err, auth.ErrInvalidCredentials) {
+			m.logins.WithLabelValues("invalid_credentials").Inc()
+			return refused(ruleLogin, &Refusal{Status: http.StatusUnauthorized, Message: msgInvalidCredentials, Reason: "invalid_credentials"})
 		}
 		if err != nil {
-			if errors.Is(err, auth.ErrInvalidCredentials) {
-				m.logins.WithLabelValues("invalid_credentials").Inc()
-				m.record(r, "denied:invalid_credentials", ruleLogin, "")
-				writeError(w, r, http.StatusUnauthorized, msgInvalidCredentials, "invalid_credentials", false)
-				return
-			}
-			zerolog.Ctx(r.Context()).Error().Err(err).Msg("login failed")
-			writeError(w, r, http.StatusInternalServerError, "Internal error", "internal", false)
-			return
+			return refused(ruleLogin, internalError(fmt.Errorf("checking the password: %w", err)))
 		}
 		extra := make(map[string]any, len(user.Claims)+1)
 		maps.Copy(extra, user.Claims)
 		extra["username"] = user.Username
-		issued, err := issuer.Issue(user.ID, extra, 0)
+		issued, err := s.Issuer.Issue(user.ID, extra, 0)
 		if err != nil {
-			zerolog.Ctx(r.Context()).Error().Err(err).Msg("issuing a token failed")
-			writeError(w, r, http.StatusInternalServerError, "Internal error", "internal", false)
-			return
+			return refused(ruleLogin, internalError(fmt.Errorf("issuing a token: %w", err)))
 		}
 		m.logins.WithLabelValues("ok").Inc()
-		m.record(r, "allowed", ruleLogin, user.ID)
-		w.Header().Set("Pragma", "no-cache")
-		writeJSON(w, http.StatusOK, loginResponse{
-			AccessToken: issued.Token,
-			TokenType:   "bearer",
-			ExpiresIn:   int64(issuer.TTL().Seconds()),
+		return passed(ruleLogin, user.ID, false, func(w http.ResponseWriter) {
+			w.Header().Set("Pragma", "no-cache")
+			writeJSON(w, http.StatusOK, loginResponse{
+				AccessToken: issued.Token,
+				TokenType:   "bearer",
+				ExpiresIn:   int64(s.Issuer.TTL().Seconds()),
+			})
 		})
-	})
+	}
 }
 
 // readCredentials reads username and password from a JSON object or a form

@@ -93,7 +93,9 @@ func TestLoginMethod(t *testing.T) {
 
 func TestLoginNotServedWithoutIssuer(t *testing.T) {
 	f := newFixture(t, false)
-	h := NewServer(Options{Config: f.cfg, Logger: zerolog.Nop(), Keys: mustKeys(t), Verifier: mustVerifier(t)})
+	h := NewServer(Options{Config: f.cfg, Logger: zerolog.Nop(), Current: current(&Snapshot{
+		Rules: rulesFor(f.cfg, nil), Verifier: mustVerifier(t), JWKS: mustKeys(t).PublicJWKS(),
+	})})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("POST", "/login", strings.NewReader(`{"username":"alice","password":"secret"}`)))
 	if rec.Code != 404 {

@@ -15,28 +15,25 @@ type meResponse struct {
 
 // handleMe returns the caller's profile from its token. The path policy does
 // not apply: /me always needs a valid token.
-func handleMe(g *gate) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func handleMe(cur Current) func(http.ResponseWriter, *http.Request) verdict {
+	return func(w http.ResponseWriter, r *http.Request) verdict {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			g.metrics.record(r, "denied:method_not_allowed", ruleMe, "")
-			methodNotAllowed(w, r, "GET, HEAD")
-			return
+			return refused(ruleMe, methodNotAllowed("GET, HEAD"))
 		}
-		id, den := g.authenticate(r.Context(), r.Header.Values("Authorization"))
-		d := decision{rule: ruleMe, identity: id, denial: den}
-		g.record(r, d)
-		if den != nil {
-			deny(w, r, den)
-			return
+		id, ref := authenticate(r.Context(), cur.Load().Verifier, ReadCredential(r.Header))
+		if ref != nil {
+			return refused(ruleMe, ref)
 		}
-		writeJSON(w, http.StatusOK, meResponse{
-			ID:             id.Subject,
-			Username:       id.Claims["username"],
-			TokenIssuedAt:  unixOrNil(id.IssuedAt),
-			TokenExpiresAt: id.ExpiresAt.Unix(),
-			Claims:         id.Claims,
+		return passed(ruleMe, id.Subject, false, func(w http.ResponseWriter) {
+			writeJSON(w, http.StatusOK, meResponse{
+				ID:             id.Subject,
+				Username:       id.Claims["username"],
+				TokenIssuedAt:  unixOrNil(id.IssuedAt),
+				TokenExpiresAt: id.ExpiresAt.Unix(),
+				Claims:         id.Claims,
+			})
 		})
-	})
+	}
 }
 
 func unixOrNil(t time.Time) *int64 {

@@ -64,7 +64,7 @@ func (m *Metrics) instrument(route string, h http.Handler) http.Handler {
 
 // record puts a decision (public, allowed or denied:<reason>), the rule that
 // made it and the subject, when known, on the request's access log line, and
-// counts it. Every request gets exactly one.
+// counts it. Only answer calls it, once for every request.
 func (m *Metrics) record(r *http.Request, decision, rule, sub string) {
 	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
 		c = c.Str("decision", decision).Str("rule", rule)

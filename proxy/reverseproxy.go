@@ -15,14 +15,13 @@ import (
 	"github.com/rs/zerolog/hlog"
 
 	"github.com/authgate/authgate/auth"
-	"github.com/authgate/authgate/config"
 )
 
 // reverseProxy forwards decided requests to the upstream.
 type reverseProxy struct {
 	target     *url.URL
 	transport  http.RoundTripper
-	headers    *identityHeaders
+	headers    *IdentityHeaders
 	stripAuthz bool
 	buffers    bufferPool
 }
@@ -41,18 +40,19 @@ func (bp *bufferPool) Get() []byte {
 func (bp *bufferPool) Put(b []byte) { bp.p.Put(&b) }
 
 // NewTransport returns the upstream transport: its own (http.DefaultTransport
-// is never touched), no proxy from the environment, and the upstream timeout
-// on connecting and on waiting for response headers.
-func NewTransport(cfg config.Config) *http.Transport {
+// is never touched), no proxy from the environment, and timeout
+// (AUTHGATE_UPSTREAM_TIMEOUT) on connecting and on waiting for response
+// headers.
+func NewTransport(timeout time.Duration) *http.Transport {
 	return &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: cfg.UpstreamTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: 1 * time.Second,
-		ResponseHeaderTimeout: cfg.UpstreamTimeout,
+		ResponseHeaderTimeout: timeout,
 	}
 }
 
@@ -83,7 +83,7 @@ func (p *reverseProxy) rewrite(pr *httputil.ProxyRequest, id *auth.Identity) {
 		pr.Out.Header.Set("X-Request-Id", reqID.String())
 	}
 	if id != nil {
-		if skipped := p.headers.set(pr.Out.Header, *id); len(skipped) > 0 {
+		if skipped := p.headers.Set(pr.Out.Header, *id); len(skipped) > 0 {
 			zerolog.Ctx(pr.In.Context()).Warn().Strs("claims", skipped).
 				Msg("claims not forwarded: their values cannot be header values")
 		}
@@ -91,25 +91,26 @@ func (p *reverseProxy) rewrite(pr *httputil.ProxyRequest, id *auth.Identity) {
 }
 
 // upstreamError answers when the upstream could not be reached (502) or sent
-// no response headers in time (504).
+// no response headers in time (504). The request was decided (allowed or
+// public) already, so this writes the refusal without a second decision.
 func (p *reverseProxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	var ne net.Error
-	status, msg, reason := http.StatusBadGateway, msgUpstreamDown, "upstream_unavailable"
+	ref := &Refusal{Status: http.StatusBadGateway, Message: msgUpstreamDown, Reason: "upstream_unavailable"}
 	switch {
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
-		status, msg, reason = http.StatusGatewayTimeout, msgUpstreamTimeout, "upstream_timeout"
+		ref.Status, ref.Message, ref.Reason = http.StatusGatewayTimeout, msgUpstreamTimeout, "upstream_timeout"
 	case errors.Is(err, context.Canceled):
-		reason = "client_gone"
+		ref.Reason = "client_gone"
 	}
 	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
-		return c.Str("upstream_error", describe(err))
+		return c.Str("upstream_error", withoutURL(err))
 	})
-	writeError(w, r, status, msg, reason, false)
+	writeRefusal(w, r, ref)
 }
 
-// describe renders an upstream error without the request URL, whose query
+// withoutURL renders an upstream error without the request URL, whose query
 // may carry secrets.
-func describe(err error) string {
+func withoutURL(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return ue.Op + ": " + ue.Err.Error()

@@ -1,42 +1,82 @@
 package proxy
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
-
-	"github.com/authgate/authgate/config"
 )
 
-func TestPolicyPrecedence(t *testing.T) {
+// TestRulesEndToEnd runs the example rules through proxy mode and
+// forward-auth: 401 without a token, 403 when a requirement fails, the rule
+// named in the log and the metric.
+func TestRulesEndToEnd(t *testing.T) {
+	f := newFixture(t, true, "AUTHGATE_RULES_FILE=../policy/testdata/example-rules.yaml")
+	admin := f.token(t, map[string]any{"roles": []any{"admin"}}, 0)
+	user := f.token(t, map[string]any{"roles": []any{"user"}, "scope": "reports:read"}, 0)
 	tests := []struct {
-		name   string
-		env    []string
-		path   string
-		public bool
-		rule   string
+		method, path, token string
+		status              int
+		challenge           string
 	}{
-		{"default protects everything", nil, "/x", false, "protected:/*"},
-		{"public exact", []string{"AUTHGATE_PUBLIC_PATHS=/health"}, "/health", true, "public:/health"},
-		{"exact is only exact", []string{"AUTHGATE_PUBLIC_PATHS=/health"}, "/health/x", false, "protected:/*"},
-		{"longer prefix wins", []string{"AUTHGATE_PROTECTED_PATHS=/api/*", "AUTHGATE_PUBLIC_PATHS=/api/docs/*"}, "/api/docs/x", true, "public:/api/docs/*"},
-		{"longer prefix wins, protected", []string{"AUTHGATE_PROTECTED_PATHS=/api/docs/private/*", "AUTHGATE_PUBLIC_PATHS=/api/docs/*"}, "/api/docs/private/x", false, "protected:/api/docs/private/*"},
-		{"exact beats prefix", []string{"AUTHGATE_PROTECTED_PATHS=/api/docs", "AUTHGATE_PUBLIC_PATHS=/api/*"}, "/api/docs", false, "protected:/api/docs"},
-		{"exact beats a longer prefix", []string{"AUTHGATE_PROTECTED_PATHS=/a/b/c/*", "AUTHGATE_PUBLIC_PATHS=/a/b/c"}, "/a/b/c", true, "public:/a/b/c"},
-		{"tie goes to protected", []string{"AUTHGATE_PROTECTED_PATHS=/x/*", "AUTHGATE_PUBLIC_PATHS=/x/*"}, "/x/y", false, "protected:/x/*"},
-		{"tie goes to protected, /*", []string{"AUTHGATE_PUBLIC_PATHS=/*"}, "/y", false, "protected:/*"},
-		{"unlisted is public when PROTECTED_PATHS is set", []string{"AUTHGATE_PROTECTED_PATHS=/admin/*"}, "/else", true, "default"},
-		{"paths are case-sensitive", []string{"AUTHGATE_PROTECTED_PATHS=/admin/*"}, "/Admin", true, "default"},
-		{"no original request is protected", []string{"AUTHGATE_PROTECTED_PATHS=/admin/*"}, "", false, "no-original-request"},
+		{"GET", "/admin/x", "", 401, ""},
+		{"GET", "/admin/x", user, 403, ""},
+		{"GET", "/admin/x", admin, 200, ""},
+		{"GET", "/reports/1", user, 200, ""},
+		{"POST", "/reports/1", user, 403, `Bearer realm="authgate", error="insufficient_scope", scope="reports:write"`},
+		{"GET", "/public/x", "", 200, ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := config.Load(tt.env)
-			if err != nil {
-				t.Fatal(err)
+		for _, mode := range []string{"proxy", "forward-auth"} {
+			req := f.request(t, tt.method, tt.path, strings.NewReader("body"))
+			if mode == "forward-auth" {
+				req = f.request(t, "GET", "/auth", nil)
+				req.Header.Set("X-Forwarded-Method", tt.method)
+				req.Header.Set("X-Forwarded-Uri", tt.path)
 			}
-			m, public := NewRuleSet(cfg, nil).Decide(Request{Method: "GET", Path: tt.path})
-			if rule := ruleNameOf(m, Request{Path: tt.path}); public != tt.public || rule != tt.rule {
-				t.Errorf("Decide(%q) = %v, %q; want %v, %q", tt.path, public, rule, tt.public, tt.rule)
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
 			}
-		})
+			addForged(req.Header)
+			resp, body := f.do(t, req)
+			if resp.StatusCode != tt.status {
+				t.Errorf("%s %s %s: %d %s, want %d", mode, tt.method, tt.path, resp.StatusCode, body, tt.status)
+				continue
+			}
+			if tt.status == 403 && errorBody(t, resp, body) != msgForbidden {
+				t.Errorf("%s %s %s: %s", mode, tt.method, tt.path, body)
+			}
+			if tt.challenge != "" && resp.Header.Get("WWW-Authenticate") != tt.challenge {
+				t.Errorf("%s: WWW-Authenticate = %q", mode, resp.Header.Get("WWW-Authenticate"))
+			}
+			if mode == "proxy" {
+				got, reached := f.backend.take(t)
+				if reached != (tt.status == 200) {
+					t.Errorf("%s %s: upstream reached %v", tt.method, tt.path, reached)
+				}
+				if reached {
+					assertNoForged(t, got)
+				}
+			}
+		}
 	}
+	logs := f.logs.String()
+	for _, want := range []string{`"decision":"denied:missing_role","rule":"admin"`, `"detail":"roles [user] has none of the roles [admin]"`, `"rule":"reports-read"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %s", want)
+		}
+	}
+	rec := httptestMetrics(t, f)
+	if !strings.Contains(rec, `authgate_decisions_total{decision="denied:missing_scope",rule="reports-write"} 2`) {
+		t.Errorf("metrics lack the reports-write denials:\n%s", rec)
+	}
+}
+
+func httptestMetrics(t *testing.T, f *fixture) string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(context.Background(), "GET", "/metrics", nil)
+	rec := httptest.NewRecorder()
+	NewAdmin(f.metrics, func() error { return nil }).ServeHTTP(rec, req)
+	return rec.Body.String()
 }

@@ -1,9 +1,12 @@
 // Package proxy is authgate's HTTP surface: the reverse proxy, the
 // forward-auth endpoint, /login, /me, the JWKS document and the admin
-// listener, all deciding access through one gate.
+// listener. routes.go shows the whole of it. Every request is decided once
+// (Decide, with the policy package's rules) and answered through one place
+// (answer, in refusal.go).
 package proxy
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,19 +17,39 @@ import (
 
 	"github.com/authgate/authgate/auth"
 	"github.com/authgate/authgate/config"
+	"github.com/authgate/authgate/policy"
 )
 
 // Options are what NewServer wires together.
 type Options struct {
-	Config    config.Config
+	Config    config.Config // what the listener serves; the rules and keys are in Current
 	Logger    zerolog.Logger
-	Rules     []Rule // from the rules file; the path lists are added from Config
-	Keys      *auth.KeySet
-	Verifier  *auth.Verifier
-	Issuer    *auth.Issuer      // nil: authgate only verifies; /login is not served
-	Users     *auth.Users       // nil: every login is refused
+	Current   Current
 	Metrics   *Metrics          // nil: a fresh set
-	Transport http.RoundTripper // nil: NewTransport(Config)
+	Transport http.RoundTripper // nil: NewTransport(Config.UpstreamTimeout)
+}
+
+// Snapshot is everything a reload replaces, as of one load: the rules, the
+// keys that verify and sign, and the users. A request reads one Snapshot at
+// its start, so it never sees half of a change.
+type Snapshot struct {
+	Rules    *policy.Rules
+	Verifier Verifier
+	Issuer   *auth.Issuer // nil: authgate only verifies, and /login is not served
+	Users    Users        // nil: every login is refused
+	JWKS     []byte       // the public JWK Set of the signing and rotation keys
+}
+
+// Current hands out the Snapshot in force. *atomic.Pointer[Snapshot], which
+// the composition root swaps whole on a reload, is one.
+type Current interface {
+	Load() *Snapshot
+}
+
+// Users checks a username and password; *auth.Users is the one authgate
+// loads. A wrong username or password is auth.ErrInvalidCredentials.
+type Users interface {
+	Authenticate(ctx context.Context, username, password string) (auth.User, error)
 }
 
 // NewServer returns the handler of authgate's main listener.
@@ -35,7 +58,7 @@ func NewServer(o Options) http.Handler {
 		o.Metrics = NewMetrics()
 	}
 	if o.Transport == nil {
-		o.Transport = NewTransport(o.Config)
+		o.Transport = NewTransport(o.Config.UpstreamTimeout)
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, o)
@@ -47,7 +70,7 @@ func NewServer(o Options) http.Handler {
 	return h
 }
 
-// accessLog writes the one line per request. Handlers add decision, rule,
+// accessLog writes the one line per request. answer adds decision, rule,
 // sub and reason to it; the query string, tokens and credentials never
 // appear.
 func accessLog(r *http.Request, status, size int, d time.Duration) {
@@ -63,29 +86,30 @@ func accessLog(r *http.Request, status, size int, d time.Duration) {
 
 // checkRequest refuses what no route may see: headers over the limit (431)
 // and request targets that could mean another path to the upstream (400, see
-// parseTarget). On the verify path both are 403 instead, since front proxies
+// ParseTarget). On the verify path both are 403 instead, since front proxies
 // take only 200, 401 and 403 from a forward-auth server. Everything after it
 // sees the canonical path in r.URL.Path (RawPath cleared), which is also what
 // the reverse proxy forwards.
 func checkRequest(maxHeaderBytes int, verifyPath string, m *Metrics, next http.Handler) http.Handler {
-	reject := func(w http.ResponseWriter, r *http.Request, status int, msg, reason string) {
+	reject := func(w http.ResponseWriter, r *http.Request, ref *Refusal) {
 		route := "rejected"
 		if isVerifyTarget(r.RequestURI, verifyPath) {
-			route, status, msg = "verify", http.StatusForbidden, msgForbidden
-			w.Header().Set(errorHeader, msg)
+			route, ref = "verify", ref.forFrontProxy()
 		}
-		m.record(r, "denied:"+reason, ruleRequest, "")
-		writeError(w, r, status, msg, reason, false)
-		m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+		answer(m, w, r, refused(ruleRequest, ref))
+		m.requests.WithLabelValues(route, strconv.Itoa(ref.Status)).Inc()
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if headerBytes(r) > maxHeaderBytes {
-			reject(w, r, http.StatusRequestHeaderFieldsTooLarge, msgHeadersTooLarge, "headers_too_large")
+			reject(w, r, &Refusal{Status: http.StatusRequestHeaderFieldsTooLarge, Message: msgHeadersTooLarge, Reason: "headers_too_large"})
 			return
 		}
-		path, query, err := parseTarget(r.RequestURI)
-		if err != nil || r.Method == http.MethodConnect {
-			reject(w, r, http.StatusBadRequest, msgBadPath, "bad_path")
+		path, query, err := ParseTarget(r.RequestURI)
+		if err == nil && r.Method == http.MethodConnect {
+			err = errNotOriginForm
+		}
+		if err != nil {
+			reject(w, r, BadTarget(err))
 			return
 		}
 		r2 := new(http.Request)

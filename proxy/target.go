@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/authgate/authgate/config"
@@ -17,7 +18,7 @@ var (
 	errNotCanonical  = errors.New("//, . or .. segment")
 )
 
-// parseTarget reads a request target in origin form (path and optional
+// ParseTarget reads a request target in origin form (path and optional
 // query, as in the request line or X-Forwarded-Uri) and returns its decoded
 // path, which config.IsCanonicalPath accepts, and its raw query.
 //
@@ -27,7 +28,7 @@ var (
 // percent signs (double encoding); and, after decoding, empty, "." and ".."
 // segments. %2e%2e is a ".." segment. Other percent-escapes are decoded, so
 // /%61dmin is /admin to the rules and reaches the upstream as /admin.
-func parseTarget(target string) (path, rawQuery string, err error) {
+func ParseTarget(target string) (path, rawQuery string, err error) {
 	rawPath, rawQuery, _ := strings.Cut(target, "?")
 	if !strings.HasPrefix(rawPath, "/") {
 		return "", "", errNotOriginForm
@@ -62,6 +63,12 @@ func parseTarget(target string) (path, rawQuery string, err error) {
 		return "", "", errNotCanonical
 	}
 	return path, rawQuery, nil
+}
+
+// BadTarget is the refusal of a request target that ParseTarget refused
+// with err.
+func BadTarget(err error) *Refusal {
+	return &Refusal{Status: http.StatusBadRequest, Message: msgBadPath, Reason: "bad_path", Detail: err.Error()}
 }
 
 func hasControlOrSpace(s string) bool {

@@ -47,9 +47,9 @@ var targetCases = []struct {
 
 func TestParseTarget(t *testing.T) {
 	for _, tt := range targetCases {
-		path, query, err := parseTarget(tt.target)
+		path, query, err := ParseTarget(tt.target)
 		if (err == nil) != tt.ok || path != tt.path || query != tt.query {
-			t.Errorf("parseTarget(%q) = %q, %q, %v; want %q, %q, ok=%v", tt.target, path, query, err, tt.path, tt.query, tt.ok)
+			t.Errorf("ParseTarget(%q) = %q, %q, %v; want %q, %q, ok=%v", tt.target, path, query, err, tt.path, tt.query, tt.ok)
 		}
 	}
 }
@@ -62,17 +62,17 @@ func FuzzParseTarget(f *testing.F) {
 		f.Add(tt.target)
 	}
 	f.Fuzz(func(t *testing.T, target string) {
-		path, _, err := parseTarget(target)
+		path, _, err := ParseTarget(target)
 		if err != nil {
 			return
 		}
 		if !config.IsCanonicalPath(path) {
-			t.Fatalf("parseTarget(%q) = %q, not canonical", target, path)
+			t.Fatalf("ParseTarget(%q) = %q, not canonical", target, path)
 		}
 		forwarded := (&url.URL{Path: path}).EscapedPath()
-		again, _, err := parseTarget(forwarded)
+		again, _, err := ParseTarget(forwarded)
 		if err != nil || again != path {
-			t.Fatalf("parseTarget(%q) = %q, forwarded as %q, which parses to %q, %v", target, path, forwarded, again, err)
+			t.Fatalf("ParseTarget(%q) = %q, forwarded as %q, which parses to %q, %v", target, path, forwarded, again, err)
 		}
 		// What the upstream decodes is what the rules saw.
 		if decoded, err := url.PathUnescape(forwarded); err != nil || decoded != path {

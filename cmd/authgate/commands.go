@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/authgate/authgate/auth"
 	"github.com/authgate/authgate/config"
-	"github.com/authgate/authgate/proxy"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
@@ -240,36 +238,4 @@ func runJWKS(_ context.Context, args []string, env *cmdEnv) error {
 	}
 	_, err = env.stdout.Write(keys.PublicJWKS())
 	return err
-}
-
-func runExplain(ctx context.Context, args []string, env *cmdEnv) error {
-	fs := newFlags("explain", "METHOD PATH [--host H] [--token T]", env)
-	host := fs.String("host", "", "the request's Host (for rules that name hosts)")
-	token := fs.String("token", "", "a bearer token to check (with or without \"Bearer \")")
-	// Flags may come before or after METHOD PATH.
-	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-		fs.printUsage()
-		return err
-	} else if err != nil {
-		return fmt.Errorf("explain: %v (see authgate explain --help)", err)
-	}
-	pos := fs.Args()
-	if len(pos) >= 2 {
-		if err := fs.parse(pos[2:]); err != nil {
-			return err
-		}
-	}
-	if len(pos) < 2 {
-		return errors.New("explain: give METHOD and PATH, e.g. authgate explain GET /admin/users --token $TOKEN")
-	}
-	cfg, err := config.Load(env.environ)
-	if err != nil {
-		return err
-	}
-	logger := newLogger(cfg, io.Discard)
-	a, err := build(cfg, logger, nil)
-	if err != nil {
-		return err
-	}
-	return proxy.Explain(ctx, env.stdout, a.options, strings.ToUpper(pos[0]), pos[1], *host, *token)
 }

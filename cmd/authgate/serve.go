@@ -14,6 +14,7 @@ import (
 
 	"github.com/authgate/authgate/auth"
 	"github.com/authgate/authgate/config"
+	"github.com/authgate/authgate/policy"
 	"github.com/authgate/authgate/proxy"
 )
 
@@ -33,81 +34,91 @@ func runServe(ctx context.Context, args []string, env *cmdEnv) error {
 	return serve(ctx, cfg, logger, app)
 }
 
-// app is authgate's parts, wired from a Config.
+// app is authgate's parts, wired from a Config. The Snapshot in current is
+// what a reload replaces; the rest lives as long as the process.
 type app struct {
-	keys     *auth.KeySet
-	remote   []*auth.RemoteKeySet
-	verifier *auth.Verifier
-	issuer   *auth.Issuer // nil when authgate only verifies
-	metrics  *proxy.Metrics
-	options  proxy.Options
-	handler  http.Handler
+	cfg     config.Config
+	logger  zerolog.Logger
+	remote  []*auth.RemoteKeySet
+	users   *auth.Users // fixed users (the demo's) instead of AUTHGATE_USERS_FILE
+	current atomic.Pointer[proxy.Snapshot]
+	metrics *proxy.Metrics
+	handler http.Handler
 }
 
-// build loads keys and users and wires the handler. users, when not nil,
-// replaces the users file (the demo's in-memory user).
+// build loads keys, users and rules and wires the handler. users, when not
+// nil, replaces the users file (the demo's in-memory user).
 func build(cfg config.Config, logger zerolog.Logger, users *auth.Users) (*app, error) {
-	keys, err := loadKeys(cfg)
-	if err != nil {
-		return nil, err
-	}
 	remote, err := remoteKeySets(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	if keys.Len() == 0 && len(remote) == 0 {
+	a := &app{cfg: cfg, logger: logger, remote: remote, users: users, metrics: proxy.NewMetrics()}
+	s, err := a.load()
+	if err != nil {
+		return nil, err
+	}
+	a.current.Store(s)
+	switch {
+	case s.Issuer == nil:
+		logger.Info().Msg("no signing key: authgate verifies tokens only, and " + cfg.LoginPath + " is not served")
+	case s.Users == nil:
+		logger.Warn().Msg("AUTHGATE_USERS_FILE is not set: /login refuses every login")
+	}
+	a.metrics.WatchKeySets(remote)
+	a.handler = proxy.NewServer(proxy.Options{Config: cfg, Logger: logger, Current: &a.current, Metrics: a.metrics})
+	return a, nil
+}
+
+// load reads the files of the configuration (the signing key or secret, the
+// rotation keys, the users and the rules) into a new Snapshot. Errors name
+// the variable, and the file and line where there is one.
+func (a *app) load() (*proxy.Snapshot, error) {
+	cfg := a.cfg
+	keys, err := loadKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if keys.Len() == 0 && len(a.remote) == 0 {
 		return nil, errors.New("AUTHGATE_JWT_SECRET: no keys are configured; set AUTHGATE_JWT_SECRET[_FILE] (HS256, at least 32 bytes) " +
 			"or AUTHGATE_JWT_PRIVATE_KEY_FILE to issue and verify tokens, or AUTHGATE_TRUSTED_ISSUERS to verify an identity provider's")
 	}
 	verifier, err := auth.NewVerifier(keys, auth.VerifierOptions{
-		Issuer: cfg.Issuer, Remote: remote, Audience: cfg.Audience,
+		Issuer: cfg.Issuer, Remote: a.remote, Audience: cfg.Audience,
 		Leeway: cfg.ClockSkew, MaxLifetime: cfg.MaxTokenLifetime,
 	})
 	if err != nil {
 		return nil, err
 	}
-	a := &app{keys: keys, remote: remote, verifier: verifier, metrics: proxy.NewMetrics()}
+	s := &proxy.Snapshot{Verifier: verifier, JWKS: keys.PublicJWKS()}
 	if keys.Signing() != nil {
-		if a.issuer, err = auth.NewIssuer(keys, auth.IssuerOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.TokenTTL}); err != nil {
+		if s.Issuer, err = auth.NewIssuer(keys, auth.IssuerOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.TokenTTL}); err != nil {
 			return nil, err
 		}
-		if users == nil && cfg.UsersFile != "" {
-			if users, err = auth.LoadUsers(cfg.UsersFile); err != nil {
+		switch {
+		case a.users != nil:
+			s.Users = a.users
+		case cfg.UsersFile != "":
+			users, err := auth.LoadUsers(cfg.UsersFile)
+			if err != nil {
 				return nil, fmt.Errorf("AUTHGATE_USERS_FILE: %w", err)
 			}
+			s.Users = users
 		}
-		if users == nil {
-			logger.Warn().Msg("AUTHGATE_USERS_FILE is not set: /login refuses every login")
+	} else if cfg.UsersFile != "" {
+		return nil, errors.New("AUTHGATE_USERS_FILE: is set, but no signing key is; logins need AUTHGATE_JWT_SECRET[_FILE] or AUTHGATE_JWT_PRIVATE_KEY_FILE")
+	}
+	var file []policy.Rule
+	if cfg.RulesFile != "" {
+		if file, err = policy.LoadRules(cfg.RulesFile); err != nil {
+			return nil, fmt.Errorf("AUTHGATE_RULES_FILE: %w", err)
 		}
-	} else {
-		if cfg.UsersFile != "" {
-			return nil, errors.New("AUTHGATE_USERS_FILE: is set, but no signing key is; logins need AUTHGATE_JWT_SECRET[_FILE] or AUTHGATE_JWT_PRIVATE_KEY_FILE")
-		}
-		logger.Info().Msg("no signing key: authgate verifies tokens only, and " + cfg.LoginPath + " is not served")
 	}
-	rules, err := loadRules(cfg)
-	if err != nil {
-		return nil, err
-	}
-	a.metrics.WatchKeySets(remote)
-	a.options = proxy.Options{
-		Config: cfg, Logger: logger, Rules: rules, Keys: keys, Verifier: verifier,
-		Issuer: a.issuer, Users: users, Metrics: a.metrics,
-	}
-	a.handler = proxy.NewServer(a.options)
-	return a, nil
-}
-
-// loadRules reads AUTHGATE_RULES_FILE, when set.
-func loadRules(cfg config.Config) ([]proxy.Rule, error) {
-	if cfg.RulesFile == "" {
-		return nil, nil
-	}
-	rules, err := proxy.LoadRules(cfg.RulesFile)
-	if err != nil {
-		return nil, fmt.Errorf("AUTHGATE_RULES_FILE: %w", err)
-	}
-	return rules, nil
+	s.Rules = policy.New(policy.Options{
+		File: file, Protected: cfg.ProtectedPaths, Public: cfg.PublicPaths,
+		UnlistedPublic: cfg.ProtectedPathsSet, RolesClaim: cfg.RolesClaim,
+	})
+	return s, nil
 }
 
 // ready reports whether every remote key set has been loaded.

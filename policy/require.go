@@ -1,4 +1,4 @@
-package proxy
+package policy
 
 import (
 	"encoding/json"
@@ -11,24 +11,17 @@ import (
 	"github.com/authgate/authgate/auth"
 )
 
-// Reasons a valid token is forbidden, for logs and metrics.
-const (
-	reasonMissingRole  = "missing_role"
-	reasonMissingScope = "missing_scope"
-	reasonClaim        = "claim_mismatch"
-)
-
-// check reports whether the identity meets the requirements; when it does
-// not, the reason and a sentence for logs and `authgate explain`.
-func (req *Requirements) check(id auth.Identity, rolesClaim string) (ok bool, reason, why string) {
+// check reports which requirement the identity fails, as a Reason constant
+// and a sentence for logs and `authgate explain`; "" when it meets them all.
+func (req *Requirements) check(id auth.Identity, rolesClaim string) (reason, why string) {
 	if req == nil {
-		return true, "", ""
+		return "", ""
 	}
 	if len(req.Roles) > 0 {
 		v, _ := id.Claim(rolesClaim)
 		have := stringList(v, ",")
 		if !slices.ContainsFunc(req.Roles, func(r string) bool { return slices.Contains(have, r) }) {
-			return false, reasonMissingRole, fmt.Sprintf("%s %v has none of the roles %v", rolesClaim, have, req.Roles)
+			return ReasonMissingRole, fmt.Sprintf("%s %v has none of the roles %v", rolesClaim, have, req.Roles)
 		}
 	}
 	if len(req.Scopes) > 0 {
@@ -37,7 +30,7 @@ func (req *Requirements) check(id auth.Identity, rolesClaim string) (ok bool, re
 		have := append(stringList(sc, ""), stringList(scp, "")...)
 		for _, s := range req.Scopes {
 			if !slices.Contains(have, s) {
-				return false, reasonMissingScope, fmt.Sprintf("scope %q is not among %v", s, have)
+				return ReasonMissingScope, fmt.Sprintf("scope %q is not among %v", s, have)
 			}
 		}
 	}
@@ -49,10 +42,10 @@ func (req *Requirements) check(id auth.Identity, rolesClaim string) (ok bool, re
 			if !found {
 				g = []byte("absent")
 			}
-			return false, reasonClaim, fmt.Sprintf("claim %s is %s, not %v", name, g, want)
+			return ReasonClaimMismatch, fmt.Sprintf("claim %s is %s, not %v", name, g, want)
 		}
 	}
-	return true, "", ""
+	return "", ""
 }
 
 // stringList reads a claim holding names: an array of strings, or one
@@ -106,7 +99,8 @@ func claimEqual(got, want any) bool {
 	return g.Cmp(wf) == 0
 }
 
-func (req *Requirements) describe() string {
+// Summary says what the requirements ask for, for `authgate explain`.
+func (req *Requirements) Summary() string {
 	var parts []string
 	if len(req.Roles) > 0 {
 		parts = append(parts, fmt.Sprintf("one of the roles %v", req.Roles))
@@ -123,4 +117,30 @@ func (req *Requirements) describe() string {
 		parts = append(parts, "claims "+strings.Join(cs, ", "))
 	}
 	return strings.Join(parts, " and ")
+}
+
+// Summary says what the rule matches and what it needs, for
+// `authgate explain`.
+func (r *Rule) Summary() string {
+	var parts []string
+	pats := make([]string, len(r.Paths))
+	for i, p := range r.Paths {
+		pats[i] = p.String()
+	}
+	parts = append(parts, "paths "+strings.Join(pats, ", "))
+	if len(r.Methods) > 0 {
+		parts = append(parts, "methods "+strings.Join(r.Methods, ", "))
+	}
+	if len(r.Hosts) > 0 {
+		parts = append(parts, "hosts "+strings.Join(r.Hosts, ", "))
+	}
+	switch {
+	case r.Public:
+		parts = append(parts, "public")
+	case r.Require == nil:
+		parts = append(parts, "needs a valid token")
+	default:
+		parts = append(parts, "needs a valid token with "+r.Require.Summary())
+	}
+	return strings.Join(parts, "; ")
 }

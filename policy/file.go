@@ -1,18 +1,14 @@
-package proxy
+package policy
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/authgate/authgate/config"
+	"github.com/authgate/authgate/internal/yamlfile"
 )
 
 // fileRule is one entry of the rules file as written.
@@ -29,55 +25,32 @@ type fileRule struct {
 	} `yaml:"require"`
 }
 
-// LoadRules reads a rules file (README.md, "Rules file"). Every error names
-// the file and line and says what is wrong.
+// LoadRules reads a rules file (README.md, "Rules file"). Every error is
+// one line that names the file and line and says what is wrong.
 func LoadRules(path string) ([]Rule, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
 	var doc struct {
 		Rules []fileRule `yaml:"rules"`
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, config.YAMLError(path, err)
+	list, err := yamlfile.Load(path, "rules", &doc)
+	if err != nil {
+		return nil, err
 	}
-	if doc.Rules == nil {
-		return nil, fmt.Errorf("%s: no rules: list (write rules: [] for none)", path)
-	}
-	var tree struct {
-		Rules []yaml.Node `yaml:"rules"`
-	}
-	_ = yaml.Unmarshal(data, &tree) // decoded once already: cannot fail
 	base := filepath.Base(path)
 	names := map[string]int{}
 	rules := make([]Rule, 0, len(doc.Rules))
 	for i, fr := range doc.Rules {
-		node := &tree.Rules[i]
 		r, field, err := fr.rule(i)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: rule %d: %w", path, fieldLine(node, field), i+1, err)
+			return nil, list.Errorf(i, field, "rule %d: %v", i+1, err)
 		}
 		if first, dup := names[r.Name]; dup {
-			return nil, fmt.Errorf("%s:%d: rule %d: name %q is also rule %d's", path, fieldLine(node, "name"), i+1, r.Name, first)
+			return nil, list.Errorf(i, "name", "rule %d: name %q is also rule %d's", i+1, r.Name, first)
 		}
 		names[r.Name] = i + 1
-		r.Source = fmt.Sprintf("%s:%d", base, node.Line)
+		r.Source = fmt.Sprintf("%s:%d", base, list.Line(i, ""))
 		rules = append(rules, r)
 	}
 	return rules, nil
-}
-
-// fieldLine is the line of a rule's field, or of the rule.
-func fieldLine(rule *yaml.Node, field string) int {
-	for i := 0; i+1 < len(rule.Content); i += 2 {
-		if rule.Content[i].Value == field {
-			return rule.Content[i+1].Line
-		}
-	}
-	return rule.Line
 }
 
 // rule checks one entry; on error it also names the field at fault.

@@ -1,0 +1,169 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/authgate/authgate/auth"
+)
+
+// failingUsers is a users store whose check breaks, as a disk or a hash
+// library might: every login is a 500.
+type failingUsers struct{}
+
+func (failingUsers) Authenticate(context.Context, string, string) (auth.User, error) {
+	return auth.User{}, errors.New("the hash library is on fire")
+}
+
+// TestEveryRequestGetsOneDecision drives every endpoint and every way a
+// request can end, 500s included, and checks that each request has exactly
+// one decision on its access line and in authgate_decisions_total.
+func TestEveryRequestGetsOneDecision(t *testing.T) {
+	type call struct {
+		fixture  string
+		req      func(f *fixture) *http.Request
+		raw      string // sent as written instead, when set
+		status   int
+		decision string
+		rule     string
+	}
+	get := func(path, authz string, headers ...string) func(f *fixture) *http.Request {
+		return func(f *fixture) *http.Request {
+			req := f.request(t, "GET", path, nil)
+			if authz == "valid" {
+				req.Header.Set("Authorization", "Bearer "+f.token(t, nil, 0))
+			}
+			for i := 0; i+1 < len(headers); i += 2 {
+				req.Header.Set(headers[i], headers[i+1])
+			}
+			return req
+		}
+	}
+	login := func(method, body string) func(f *fixture) *http.Request {
+		return func(f *fixture) *http.Request {
+			req := f.request(t, method, "/login", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			return req
+		}
+	}
+	good := `{"username":"alice","password":"secret"}`
+	calls := []call{
+		{fixture: "proxy", req: login("POST", good), status: 200, decision: "allowed", rule: "login"},
+		{fixture: "proxy", req: login("POST", `{"username":"alice","password":"nope"}`), status: 401, decision: "denied:invalid_credentials", rule: "login"},
+		{fixture: "proxy", req: login("POST", `{"username":"alice"}`), status: 400, decision: "denied:malformed_body", rule: "login"},
+		{fixture: "proxy", req: login("POST", `{"password":"`+strings.Repeat("x", maxLoginBody)+`"}`), status: 413, decision: "denied:body_too_large", rule: "login"},
+		{fixture: "proxy", req: login("GET", ""), status: 405, decision: "denied:method_not_allowed", rule: "login"},
+		{fixture: "broken users", req: login("POST", good), status: 500, decision: "denied:internal", rule: "login"},
+		{fixture: "no issuer", req: login("POST", good), status: 404, decision: "denied:no_signing_key", rule: "login"},
+		{fixture: "proxy", req: get("/me", "valid"), status: 200, decision: "allowed", rule: "me"},
+		{fixture: "proxy", req: get("/me", ""), status: 401, decision: "denied:missing_token", rule: "me"},
+		{fixture: "proxy", req: get("/me", "", "Authorization", "Bearer x.y.z"), status: 401, decision: "denied:malformed", rule: "me"},
+		{fixture: "proxy", req: func(f *fixture) *http.Request { return f.request(t, "DELETE", "/me", nil) }, status: 405, decision: "denied:method_not_allowed", rule: "me"},
+		{fixture: "proxy", req: get("/auth", ""), status: 401, decision: "denied:missing_token", rule: "no-original-request"},
+		{fixture: "proxy", req: get("/auth", "valid", "X-Forwarded-Uri", "/api"), status: 200, decision: "allowed", rule: "protected:/*"},
+		{fixture: "proxy", req: get("/auth", "", "X-Forwarded-Uri", "/public/x"), status: 200, decision: "public", rule: "public:/public/*"},
+		{fixture: "proxy", req: get("/auth", "", "X-Forwarded-Uri", "/api", "X-Original-Uri", "/public/x"), status: 403, decision: "denied:sources_disagree", rule: "no-original-request"},
+		{fixture: "proxy", raw: "GET /auth/public/%2e%2e/api HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", status: 403, decision: "denied:bad_path", rule: "request"},
+		{fixture: "proxy", req: get("/.well-known/jwks.json", ""), status: 200, decision: "public", rule: "jwks"},
+		{fixture: "proxy", req: func(f *fixture) *http.Request { return f.request(t, "POST", "/.well-known/jwks.json", nil) }, status: 405, decision: "denied:method_not_allowed", rule: "jwks"},
+		{fixture: "proxy", req: get("/public/x", ""), status: 200, decision: "public", rule: "public:/public/*"},
+		{fixture: "proxy", req: get("/api", ""), status: 401, decision: "denied:missing_token", rule: "protected:/*"},
+		{fixture: "proxy", req: get("/api", "valid"), status: 200, decision: "allowed", rule: "protected:/*"},
+		{fixture: "proxy", req: get("/api", "valid", "Upgrade", "h2c", "Connection", "Upgrade"), status: 400, decision: "denied:bad_upgrade", rule: "request"},
+		{fixture: "proxy", raw: "GET /public/../api HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", status: 400, decision: "denied:bad_path", rule: "request"},
+		{fixture: "proxy", req: get("/api", "", "X-Big", strings.Repeat("a", 20000)), status: 431, decision: "denied:headers_too_large", rule: "request"},
+		{fixture: "verify only", req: get("/anything", ""), status: 404, decision: "denied:not_found", rule: "not-found"},
+	}
+	fixtures := map[string]*fixture{
+		"proxy":        newFixture(t, true, "AUTHGATE_PUBLIC_PATHS=/public/*"),
+		"broken users": newFixture(t, true),
+		"no issuer":    newFixture(t, true),
+		"verify only":  newFixture(t, false),
+	}
+	broken := *fixtures["broken users"].current.Load()
+	broken.Users = failingUsers{}
+	fixtures["broken users"].current.Store(&broken)
+	verifyOnly := *fixtures["no issuer"].current.Load()
+	verifyOnly.Issuer = nil
+	fixtures["no issuer"].current.Store(&verifyOnly)
+
+	want := map[string][]call{}
+	for _, c := range calls {
+		f := fixtures[c.fixture]
+		var resp *http.Response
+		var body string
+		if c.raw != "" {
+			resp, body = f.raw(t, c.raw)
+		} else {
+			resp, body = f.do(t, c.req(f))
+		}
+		if resp.StatusCode != c.status {
+			t.Errorf("%s %s: status %d %s, want %d", c.fixture, c.decision, resp.StatusCode, body, c.status)
+		}
+		if c.status == 500 && errorBody(t, resp, body) != msgInternal {
+			t.Errorf("a 500 answers %q, want %q", body, msgInternal)
+		}
+		want[c.fixture] = append(want[c.fixture], c)
+	}
+	for name, f := range fixtures {
+		var lines []map[string]any
+		for line := range strings.Lines(f.logs.String()) {
+			var entry map[string]any
+			if err := json.Unmarshal([]byte(line), &entry); err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			if entry["message"] != "request" {
+				continue
+			}
+			if n := strings.Count(line, `"decision":`); n != 1 {
+				t.Errorf("%s: access line with %d decisions: %s", name, n, line)
+			}
+			lines = append(lines, entry)
+		}
+		if len(lines) != len(want[name]) {
+			t.Fatalf("%s: %d access lines for %d requests:\n%s", name, len(lines), len(want[name]), f.logs)
+		}
+		counted := map[string]float64{}
+		for i, c := range want[name] {
+			if lines[i]["decision"] != c.decision || lines[i]["rule"] != c.rule {
+				t.Errorf("%s request %d: decision %v by %v, want %s by %s", name, i, lines[i]["decision"], lines[i]["rule"], c.decision, c.rule)
+			}
+			counted[c.decision+" "+c.rule]++
+		}
+		families, err := f.metrics.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, fam := range families {
+			if fam.GetName() != "authgate_decisions_total" {
+				continue
+			}
+			for _, m := range fam.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				got[labels["decision"]+" "+labels["rule"]] += m.GetCounter().GetValue()
+			}
+		}
+		for k, n := range counted {
+			if got[k] != n {
+				t.Errorf("%s: authgate_decisions_total{%s} = %v, want %v", name, k, got[k], n)
+			}
+		}
+		for k, n := range got {
+			if counted[k] == 0 {
+				t.Errorf("%s: authgate_decisions_total{%s} = %v, for no request", name, k, n)
+			}
+		}
+	}
+	logs := fixtures["broken users"].logs.String()
+	if !strings.Contains(logs, `"error":"checking the password: the hash library is on fire"`) || !strings.Contains(logs, `"message":"request failed"`) {
+		t.Errorf("the 500's cause is not logged:\n%s", logs)
+	}
+}
