@@ -228,6 +228,13 @@ func checkAuthgateContainer(t *testing.T, where string, c corev1.Container) {
 	if _, err := config.Load(env); err != nil {
 		t.Errorf("%s: its environment does not load: %v", where, err)
 	}
+	// A subPath mount is a copy that the kubelet never updates: authgate
+	// would not see a changed ConfigMap or Secret, so reload would not work.
+	for _, m := range c.VolumeMounts {
+		if m.SubPath != "" || m.SubPathExpr != "" {
+			t.Errorf("%s: volume %s is mounted with subPath; mount the directory so that updates reach authgate", where, m.Name)
+		}
+	}
 }
 
 func envOf(c corev1.Container, name string) string {

@@ -64,7 +64,7 @@ func runDemo(ctx context.Context, args []string, env *cmdEnv) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, logger, a)
+	return serve(ctx, cfg, logger, a, env.hangup)
 }
 
 // demoEnviron is environ with the demo's defaults: its upstream (always),

@@ -18,7 +18,10 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr); err != nil {
+	hangup := make(chan os.Signal, 1)
+	signal.Notify(hangup, syscall.SIGHUP)
+	env := &cmdEnv{environ: os.Environ(), stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, hangup: hangup}
+	if err := env.run(ctx, os.Args[1:]); err != nil {
 		for line := range strings.Lines(err.Error()) {
 			fmt.Fprintf(os.Stderr, "authgate: %s", strings.TrimSuffix(line, "\n")+"\n")
 		}
@@ -39,6 +42,7 @@ type cmdEnv struct {
 	stdin   io.Reader
 	stdout  io.Writer
 	stderr  io.Writer
+	hangup  <-chan os.Signal // SIGHUP: serve reloads its files; nil never fires
 }
 
 func commands() []command {
@@ -57,16 +61,20 @@ func commands() []command {
 // run is main without the process: tests call it with their own arguments,
 // environment and streams, and cancel ctx to stop a server.
 func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	env := &cmdEnv{environ: environ, stdin: stdin, stdout: stdout, stderr: stderr}
+	return (&cmdEnv{environ: environ, stdin: stdin, stdout: stdout, stderr: stderr}).run(ctx, args)
+}
+
+// run runs the command that args name in env.
+func (env *cmdEnv) run(ctx context.Context, args []string) error {
 	name := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
 	} else if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-		usage(stdout)
+		usage(env.stdout)
 		return nil
 	}
 	if name == "help" {
-		usage(stdout)
+		usage(env.stdout)
 		return nil
 	}
 	for _, c := range commands() {
@@ -78,7 +86,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 			return err
 		}
 	}
-	usage(stderr)
+	usage(env.stderr)
 	return fmt.Errorf("unknown command %q", name)
 }
 

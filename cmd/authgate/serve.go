@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 
 	"github.com/rs/zerolog"
@@ -31,19 +33,20 @@ func runServe(ctx context.Context, args []string, env *cmdEnv) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, logger, app)
+	return serve(ctx, cfg, logger, app, env.hangup)
 }
 
 // app is authgate's parts, wired from a Config. The Snapshot in current is
 // what a reload replaces; the rest lives as long as the process.
 type app struct {
-	cfg     config.Config
-	logger  zerolog.Logger
-	remote  []*auth.RemoteKeySet
-	users   *auth.Users // fixed users (the demo's) instead of AUTHGATE_USERS_FILE
-	current atomic.Pointer[proxy.Snapshot]
-	metrics *proxy.Metrics
-	handler http.Handler
+	cfg       config.Config
+	logger    zerolog.Logger
+	remote    []*auth.RemoteKeySet
+	users     *auth.Users // fixed users (the demo's) instead of AUTHGATE_USERS_FILE
+	current   atomic.Pointer[proxy.Snapshot]
+	loadedSum [sha256.Size]byte // of the files as the first load read them
+	metrics   *proxy.Metrics
+	handler   http.Handler
 }
 
 // build loads keys, users and rules and wires the handler. users, when not
@@ -54,6 +57,7 @@ func build(cfg config.Config, logger zerolog.Logger, users *auth.Users) (*app, e
 		return nil, err
 	}
 	a := &app{cfg: cfg, logger: logger, remote: remote, users: users, metrics: proxy.NewMetrics()}
+	a.loadedSum = contentSum(a.files())
 	s, err := a.load()
 	if err != nil {
 		return nil, err
@@ -132,8 +136,10 @@ func (a *app) ready() error {
 
 // serve runs the main and admin listeners until ctx is done, then shuts
 // down gracefully: it stops accepting, fails readiness, and waits up to
-// AUTHGATE_SHUTDOWN_TIMEOUT for in-flight requests.
-func serve(ctx context.Context, cfg config.Config, logger zerolog.Logger, a *app) error {
+// AUTHGATE_SHUTDOWN_TIMEOUT for in-flight requests. Meanwhile it keeps the
+// trusted issuers' key sets fresh and reloads the configuration's files on
+// each signal from hangup (SIGHUP) and when they change.
+func serve(ctx context.Context, cfg config.Config, logger zerolog.Logger, a *app, hangup <-chan os.Signal) error {
 	var ready atomic.Bool
 	errorLog := log.New(logWriter{logger.With().Str("component", "http").Logger()}, "", 0)
 	front := &http.Server{
@@ -180,6 +186,12 @@ func serve(ctx context.Context, cfg config.Config, logger zerolog.Logger, a *app
 	for _, r := range a.remote {
 		go r.Run(fetchCtx)
 	}
+	reloaded := make(chan struct{})
+	go func() {
+		defer close(reloaded)
+		newReloader(a).run(fetchCtx, hangup)
+	}()
+	defer func() { stopFetching(); <-reloaded }()
 
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {

@@ -29,6 +29,51 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
+// process is the real binary running `authgate serve`, its JSON log lines
+// read into logs as it writes them.
+type process struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	logs chan map[string]any
+}
+
+// startBinary builds authgate and starts `authgate serve` with env alone as
+// its environment. The process is killed when the test ends.
+func startBinary(t *testing.T, env ...string) *process {
+	t.Helper()
+	cmd := exec.Command(buildBinary(t), "serve")
+	cmd.Env = env
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	p := &process{t: t, cmd: cmd, logs: make(chan map[string]any, 100)}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var entry map[string]any
+			if json.Unmarshal(sc.Bytes(), &entry) == nil {
+				p.logs <- entry
+			}
+		}
+		close(p.logs)
+	}()
+	return p
+}
+
+// waitFor reads the log up to the next line with message, and returns it.
+func (p *process) waitFor(message string) map[string]any {
+	p.t.Helper()
+	for entry := range p.logs {
+		if entry["message"] == message {
+			return entry
+		}
+	}
+	p.t.Fatalf("the process ended without logging %q", message)
+	return nil
+}
+
 // TestGracefulShutdown starts the real binary, sends SIGTERM while a request
 // is in flight, and checks that the process stops accepting, lets the
 // request finish, and exits 0.
@@ -44,36 +89,9 @@ func TestGracefulShutdown(t *testing.T) {
 	}))
 	defer upstream.Close()
 
-	cmd := exec.Command(buildBinary(t), "serve")
-	cmd.Env = []string{
-		"AUTHGATE_ADDR=127.0.0.1:0", "AUTHGATE_ADMIN_ADDR=", "AUTHGATE_JWT_SECRET=" + testSecret,
-		"AUTHGATE_UPSTREAM=" + upstream.URL, "AUTHGATE_PROTECTED_PATHS=/private/*",
-	}
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	logs := make(chan map[string]any, 100)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			var entry map[string]any
-			if json.Unmarshal(sc.Bytes(), &entry) == nil {
-				logs <- entry
-			}
-		}
-		close(logs)
-	}()
-	waitFor := func(message string) map[string]any {
-		for entry := range logs {
-			if entry["message"] == message {
-				return entry
-			}
-		}
-		t.Fatalf("the process ended without logging %q", message)
-		return nil
-	}
+	p := startBinary(t, "AUTHGATE_ADDR=127.0.0.1:0", "AUTHGATE_ADMIN_ADDR=", "AUTHGATE_JWT_SECRET="+testSecret,
+		"AUTHGATE_UPSTREAM="+upstream.URL, "AUTHGATE_PROTECTED_PATHS=/private/*")
+	cmd, waitFor := p.cmd, p.waitFor
 	addr := waitFor("listening")["addr"].(string)
 
 	type result struct {
@@ -114,7 +132,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if r := <-inflight; r.err != nil || r.code != 200 || r.body != "done" {
 		t.Errorf("in-flight request = %d %q %v, want 200 done", r.code, r.body, r.err)
 	}
-	for range logs { // drain, so the process is not blocked writing its log
+	for range p.logs { // drain, so the process is not blocked writing its log
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("exit: %v, want status 0", err)
