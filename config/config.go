@@ -31,6 +31,7 @@ type Config struct {
 	Upstream           *url.URL      `env:"UPSTREAM"`
 	UpstreamTimeout    time.Duration `env:"UPSTREAM_TIMEOUT" envDefault:"30s"`
 	StripAuthorization bool          `env:"STRIP_AUTHORIZATION" envDefault:"false"`
+	TrustedProxies     Networks      `env:"TRUSTED_PROXIES"` // whose X-Forwarded-For is believed
 
 	// Tokens.
 	JWTSecret         string         `env:"JWT_SECRET"`

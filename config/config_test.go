@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"os"
 	"regexp"
 	"strings"
@@ -108,6 +109,11 @@ func TestLoadErrors(t *testing.T) {
 		{"AUTHGATE_HEADER_PRESET=authelia", "AUTHGATE_HEADER_PRESET: "},
 		{"AUTHGATE_ROLES_CLAIM=realm_access..roles", "AUTHGATE_ROLES_CLAIM: "},
 		{"AUTHGATE_CLAIMS_HEADER=yes please", "AUTHGATE_CLAIMS_HEADER: "},
+		{"AUTHGATE_TRUSTED_PROXIES=0.0.0.0/0", "AUTHGATE_TRUSTED_PROXIES: \"0.0.0.0/0\" trusts every address"},
+		{"AUTHGATE_TRUSTED_PROXIES=10.0.0.0/8,::/0", "AUTHGATE_TRUSTED_PROXIES: \"::/0\" trusts every address"},
+		{"AUTHGATE_TRUSTED_PROXIES=10.0.0.0/33", "AUTHGATE_TRUSTED_PROXIES: "},
+		{"AUTHGATE_TRUSTED_PROXIES=lb.internal", "AUTHGATE_TRUSTED_PROXIES: "},
+		{"AUTHGATE_TRUSTED_PROXIES=fe80::1%eth0", "AUTHGATE_TRUSTED_PROXIES: "},
 		{"AUTHGATE_PROTECTED_PATH=/x", "AUTHGATE_PROTECTED_PATH: unknown variable; see README.md for the list (did you mean AUTHGATE_PROTECTED_PATHS?)"},
 	}
 	for _, tt := range tests {
@@ -220,5 +226,32 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 		if !known[v] {
 			t.Errorf("README.md documents %s, which Config does not read", v)
 		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := Load([]string{"AUTHGATE_TRUSTED_PROXIES=10.1.2.3/8, 192.0.2.7 ,fd00::/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.0.0.0/8", "192.0.2.7/32", "fd00::/8"}
+	if len(c.TrustedProxies) != len(want) {
+		t.Fatalf("TrustedProxies = %v, want %v", c.TrustedProxies, want)
+	}
+	for i, p := range c.TrustedProxies {
+		if p.String() != want[i] {
+			t.Errorf("TrustedProxies[%d] = %s, want %s (masked)", i, p, want[i])
+		}
+	}
+	for addr, trusted := range map[string]bool{
+		"10.200.0.1": true, "192.0.2.7": true, "192.0.2.8": false, "::ffff:10.0.0.1": true,
+		"fd12::1": true, "fe80::1": false, "11.0.0.1": false,
+	} {
+		if got := c.TrustedProxies.Contains(netip.MustParseAddr(addr)); got != trusted {
+			t.Errorf("Contains(%s) = %v, want %v", addr, got, trusted)
+		}
+	}
+	if c, _ := Load(nil); len(c.TrustedProxies) != 0 || c.TrustedProxies.Contains(netip.MustParseAddr("127.0.0.1")) {
+		t.Errorf("by default nothing is trusted: %v", c.TrustedProxies)
 	}
 }

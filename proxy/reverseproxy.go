@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/rs/zerolog/hlog"
 
 	"github.com/authgate/authgate/auth"
+	"github.com/authgate/authgate/config"
 )
 
 // reverseProxy forwards decided requests to the upstream.
@@ -23,6 +25,7 @@ type reverseProxy struct {
 	transport  http.RoundTripper
 	headers    *IdentityHeaders
 	stripAuthz bool
+	trusted    config.Networks // AUTHGATE_TRUSTED_PROXIES
 	buffers    bufferPool
 }
 
@@ -73,7 +76,7 @@ func (p *reverseProxy) serve(w http.ResponseWriter, r *http.Request, id *auth.Id
 func (p *reverseProxy) rewrite(pr *httputil.ProxyRequest, id *auth.Identity) {
 	pr.SetURL(p.target)
 	pr.Out.Host = pr.In.Host // the upstream sees the Host the client asked for
-	pr.SetXForwarded()
+	p.setForwarded(pr)
 	p.headers.strip(pr.Out.Header)
 	p.headers.strip(pr.Out.Trailer)
 	if p.stripAuthz {
@@ -87,6 +90,27 @@ func (p *reverseProxy) rewrite(pr *httputil.ProxyRequest, id *auth.Identity) {
 			zerolog.Ctx(pr.In.Context()).Warn().Strs("claims", skipped).
 				Msg("claims not forwarded: their values cannot be header values")
 		}
+	}
+}
+
+// setForwarded sets X-Forwarded-For, -Host and -Proto. ReverseProxy has
+// removed the client's; from an untrusted peer they are authgate's own view
+// (the peer's address, the Host asked for, the scheme it was reached by).
+// From a trusted proxy, X-Forwarded-For is the chain from the client on plus
+// the peer, and the proxy's X-Forwarded-Host and -Proto are passed on.
+func (p *reverseProxy) setForwarded(pr *httputil.ProxyRequest) {
+	pr.SetXForwarded()
+	c := clientOf(pr.In, p.trusted)
+	if !c.trusted {
+		return
+	}
+	h := pr.Out.Header
+	h.Set("X-Forwarded-For", strings.Join(append(slices.Clone(c.chain), h.Get("X-Forwarded-For")), ", "))
+	if v, ok, err := single(pr.In.Header, "X-Forwarded-Host"); ok && err == nil && v != "" {
+		h.Set("X-Forwarded-Host", v)
+	}
+	if v, ok, err := single(pr.In.Header, "X-Forwarded-Proto"); ok && err == nil && (v == "http" || v == "https") {
+		h.Set("X-Forwarded-Proto", v)
 	}
 }
 

@@ -37,7 +37,7 @@ func addRoutes(mux *http.ServeMux, o Options) {
 		})))
 		return
 	}
-	rp := &reverseProxy{target: cfg.Upstream, transport: o.Transport, headers: headers, stripAuthz: cfg.StripAuthorization}
+	rp := &reverseProxy{target: cfg.Upstream, transport: o.Transport, headers: headers, stripAuthz: cfg.StripAuthorization, trusted: cfg.TrustedProxies}
 	mux.Handle("/", m.instrument("proxy", decided(m, handleProxy(cur, rp))))
 }
 

@@ -64,6 +64,7 @@ func NewServer(o Options) http.Handler {
 	addRoutes(mux, o)
 	var h http.Handler = mux
 	h = checkRequest(o.Config.MaxHeaderBytes, o.Config.VerifyPath, o.Metrics, h)
+	h = logClient(o.Config.TrustedProxies, h)
 	h = hlog.AccessHandler(accessLog)(h)
 	h = hlog.RequestIDHandler("request_id", "X-Request-Id")(h)
 	h = hlog.NewHandler(o.Logger)(h)
