@@ -59,6 +59,9 @@ type Config struct {
 	ClaimsHeader      bool         `env:"CLAIMS_HEADER" envDefault:"false"`
 	ForwardAuthSource string       `env:"FORWARD_AUTH_SOURCE" envDefault:"auto"`
 
+	// Logins.
+	LoginConcurrency int `env:"LOGIN_CONCURRENCY" envDefault:"0"` // 0: twice the CPUs
+
 	// Endpoint paths.
 	LoginPath  string `env:"LOGIN_PATH" envDefault:"/login"`
 	MePath     string `env:"ME_PATH" envDefault:"/me"`
@@ -217,6 +220,9 @@ func (c *Config) validate() []error {
 	}
 	if c.ClockSkew < 0 || c.ClockSkew > 5*time.Minute {
 		bad("CLOCK_SKEW", "%v must be between 0s and 5m", c.ClockSkew)
+	}
+	if c.LoginConcurrency < 0 || c.LoginConcurrency > 10000 {
+		bad("LOGIN_CONCURRENCY", "%d must be between 1 and 10000 (0, the default, is twice the CPUs)", c.LoginConcurrency)
 	}
 	if c.MaxHeaderBytes < 1024 || c.MaxHeaderBytes > 1<<20 {
 		bad("MAX_HEADER_BYTES", "%d must be between 1024 and 1048576", c.MaxHeaderBytes)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"runtime"
+	"time"
 
 	"github.com/authgate/authgate/auth"
 )
@@ -26,10 +29,48 @@ type loginResponse struct {
 	ExpiresIn   int64  `json:"expires_in"`
 }
 
+// hashSlots bounds the password hashes that run at once. An argon2id hash
+// of the default cost takes 19 MiB and tens of milliseconds of a CPU, so a
+// flood of logins queues, briefly, and is then refused, rather than
+// exhausting memory or starving other traffic. The slots live in the
+// handler, not in the users, so that a reload cannot double them.
+type hashSlots struct {
+	slots chan struct{}
+	wait  time.Duration // the most a login queues for a slot
+}
+
+// newHashSlots returns n slots (AUTHGATE_LOGIN_CONCURRENCY; 0: twice the
+// CPUs) and a wait of one second.
+func newHashSlots(n int) *hashSlots {
+	if n <= 0 {
+		n = 2 * runtime.GOMAXPROCS(0)
+	}
+	return &hashSlots{slots: make(chan struct{}, n), wait: time.Second}
+}
+
+// acquire takes a slot, waiting at most hs.wait, and returns the function
+// that gives it back; false when none came free in time or ctx ended.
+func (hs *hashSlots) acquire(ctx context.Context) (release func(), ok bool) {
+	select {
+	case hs.slots <- struct{}{}:
+		return func() { <-hs.slots }, true
+	default:
+	}
+	t := time.NewTimer(hs.wait)
+	defer t.Stop()
+	select {
+	case hs.slots <- struct{}{}:
+		return func() { <-hs.slots }, true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil, false
+}
+
 // handleLogin exchanges a username and password (JSON or form body, never
 // the query string) for a token. Without a signing key there are no logins:
 // the path is not found, rather than passed to the upstream.
-func handleLogin(cur Current, m *Metrics) func(http.ResponseWriter, *http.Request) verdict {
+func handleLogin(cur Current, slots *hashSlots, m *Metrics) func(http.ResponseWriter, *http.Request) verdict {
 	return func(w http.ResponseWriter, r *http.Request) verdict {
 		s := cur.Load()
 		if s.Issuer == nil {
@@ -49,7 +90,13 @@ func handleLogin(cur Current, m *Metrics) func(http.ResponseWriter, *http.Reques
 		var user auth.User
 		err = auth.ErrInvalidCredentials
 		if s.Users != nil {
+			release, ok := slots.acquire(r.Context())
+			if !ok {
+				m.logins.WithLabelValues("busy").Inc()
+				return refused(ruleLogin, &Refusal{Status: http.StatusTooManyRequests, Message: msgTooManyLogins, Reason: "login_busy", retryAfter: 1})
+			}
 			user, err = s.Users.Authenticate(r.Context(), username, password)
+			release()
 		}
 		if errors.Is(err, auth.ErrInvalidCredentials) {
 			m.logins.WithLabelValues("invalid_credentials").Inc()

@@ -3,10 +3,13 @@ package proxy
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -257,5 +260,85 @@ func TestAdmin(t *testing.T) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+// blockingUsers holds every password check until release is closed, and
+// records how many ran at once.
+type blockingUsers struct {
+	arrived chan struct{}
+	release chan struct{}
+	running atomic.Int32
+	most    atomic.Int32
+}
+
+func (b *blockingUsers) Authenticate(ctx context.Context, username, password string) (auth.User, error) {
+	n := b.running.Add(1)
+	defer b.running.Add(-1)
+	for {
+		m := b.most.Load()
+		if n <= m || b.most.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	b.arrived <- struct{}{}
+	<-b.release
+	return auth.User{Username: username, ID: "1"}, nil
+}
+
+// TestLoginHashBound: with AUTHGATE_LOGIN_CONCURRENCY=2 and two checks in
+// progress, further logins wait a second for a slot and get 429 with
+// Retry-After, no more than two checks ever run at once, public traffic is
+// served meanwhile, and logins work again once the slots are free.
+func TestLoginHashBound(t *testing.T) {
+	f := newFixture(t, true, "AUTHGATE_LOGIN_CONCURRENCY=2", "AUTHGATE_PUBLIC_PATHS=/public/*")
+	users := &blockingUsers{arrived: make(chan struct{}, 100), release: make(chan struct{})}
+	s := *f.current.Load()
+	s.Users = users
+	f.current.Store(&s)
+	login := func() (*http.Response, string) {
+		req := f.request(t, "POST", "/login", strings.NewReader(`{"username":"alice","password":"secret"}`))
+		req.Header.Set("Content-Type", "application/json")
+		return f.do(t, req)
+	}
+	held := make(chan int, 2)
+	for range 2 {
+		go func() { resp, _ := login(); held <- resp.StatusCode }()
+	}
+	<-users.arrived
+	<-users.arrived
+
+	var wg sync.WaitGroup
+	statuses := make(chan string, 8)
+	for range 8 {
+		wg.Go(func() {
+			resp, body := login()
+			statuses <- fmt.Sprintf("%d %s %s", resp.StatusCode, resp.Header.Get("Retry-After"), strings.TrimSpace(body))
+		})
+	}
+	if resp, body := f.do(t, f.request(t, "GET", "/public/x", nil)); resp.StatusCode != 200 {
+		t.Errorf("GET /public/x while logins queue = %d %s", resp.StatusCode, body)
+	}
+	wg.Wait()
+	close(statuses)
+	for st := range statuses {
+		if want := `429 1 {"error":"Too many login attempts"}`; st != want {
+			t.Errorf("a login beyond the bound = %s, want %s", st, want)
+		}
+	}
+	close(users.release)
+	for range 2 {
+		if code := <-held; code != 200 {
+			t.Errorf("a login that held a slot = %d, want 200", code)
+		}
+	}
+	if resp, body := login(); resp.StatusCode != 200 {
+		t.Errorf("a login after the slots are free = %d %s", resp.StatusCode, body)
+	}
+	if most := users.most.Load(); most != 2 {
+		t.Errorf("%d password checks ran at once, want at most (and here exactly) 2", most)
+	}
+	if !strings.Contains(httptestMetrics(t, f), `authgate_logins_total{result="busy"} 8`) {
+		t.Errorf("the refused logins are not counted as busy")
 	}
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -25,6 +26,7 @@ const (
 	msgNotFound           = "Not found"
 	msgMethodNotAllowed   = "Method not allowed"
 	msgInternal           = "Internal error"
+	msgTooManyLogins      = "Too many login attempts"
 )
 
 // realm is the WWW-Authenticate challenge of every 401.
@@ -49,6 +51,7 @@ type Refusal struct {
 	invalidToken bool     // a presented token failed: error="invalid_token", and counted
 	scopes       []string // a 403 for missing scopes: the insufficient_scope challenge
 	allow        string   // a 405: the methods the endpoint takes
+	retryAfter   int      // a 429: seconds until a retry may succeed
 	frontProxy   bool     // an answer to a front proxy's auth request
 }
 
@@ -155,6 +158,9 @@ func writeRefusal(w http.ResponseWriter, r *http.Request, ref *Refusal) {
 	}
 	if ref.allow != "" {
 		h.Set("Allow", ref.allow)
+	}
+	if ref.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(ref.retryAfter))
 	}
 	if ref.frontProxy {
 		h.Set(errorHeader, ref.Message)
