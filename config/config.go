@@ -60,7 +60,16 @@ type Config struct {
 	ForwardAuthSource string       `env:"FORWARD_AUTH_SOURCE" envDefault:"auto"`
 
 	// Logins.
-	LoginConcurrency int `env:"LOGIN_CONCURRENCY" envDefault:"0"` // 0: twice the CPUs
+	LoginConcurrency      int           `env:"LOGIN_CONCURRENCY" envDefault:"0"` // 0: twice the CPUs
+	LoginMaxFailures      int           `env:"LOGIN_MAX_FAILURES" envDefault:"5"`
+	LoginMaxFailuresPerIP int           `env:"LOGIN_MAX_FAILURES_PER_IP" envDefault:"50"`
+	LoginWindow           time.Duration `env:"LOGIN_WINDOW" envDefault:"15m"`
+	LoginLockout          time.Duration `env:"LOGIN_LOCKOUT" envDefault:"15m"`
+
+	// State shared by replicas; unset: in memory.
+	RedisURL     string `env:"REDIS_URL"`
+	RedisURLFile string `env:"REDIS_URL_FILE"`
+	RedisPrefix  string `env:"REDIS_PREFIX" envDefault:"authgate:"`
 
 	// Endpoint paths.
 	LoginPath  string `env:"LOGIN_PATH" envDefault:"/login"`
@@ -210,6 +219,7 @@ func (c *Config) validate() []error {
 	}
 	positive := map[string]time.Duration{
 		"TOKEN_TTL": c.TokenTTL, "UPSTREAM_TIMEOUT": c.UpstreamTimeout,
+		"LOGIN_WINDOW": c.LoginWindow, "LOGIN_LOCKOUT": c.LoginLockout,
 		"READ_HEADER_TIMEOUT": c.ReadHeaderTimeout, "IDLE_TIMEOUT": c.IdleTimeout,
 		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
 	}
@@ -220,6 +230,23 @@ func (c *Config) validate() []error {
 	}
 	if c.ClockSkew < 0 || c.ClockSkew > 5*time.Minute {
 		bad("CLOCK_SKEW", "%v must be between 0s and 5m", c.ClockSkew)
+	}
+	if c.LoginMaxFailures < 1 {
+		bad("LOGIN_MAX_FAILURES", "%d must be at least 1", c.LoginMaxFailures)
+	}
+	if c.LoginMaxFailuresPerIP < 1 {
+		bad("LOGIN_MAX_FAILURES_PER_IP", "%d must be at least 1", c.LoginMaxFailuresPerIP)
+	}
+	if c.RedisURL != "" && c.RedisURLFile != "" {
+		bad("REDIS_URL", "is set together with AUTHGATE_REDIS_URL_FILE; keep one")
+	}
+	if c.RedisURL != "" {
+		if err := checkRedisURL(c.RedisURL); err != nil {
+			bad("REDIS_URL", "%v", err)
+		}
+	}
+	if c.RedisPrefix == "" || strings.ContainsAny(c.RedisPrefix, " \t\r\n") {
+		bad("REDIS_PREFIX", "%q must be a non-empty key prefix without spaces, such as authgate:", c.RedisPrefix)
 	}
 	if c.LoginConcurrency < 0 || c.LoginConcurrency > 10000 {
 		bad("LOGIN_CONCURRENCY", "%d must be between 1 and 10000 (0, the default, is twice the CPUs)", c.LoginConcurrency)
@@ -261,6 +288,19 @@ func (c *Config) validate() []error {
 		bad("ADMIN_ADDR", "%q is also AUTHGATE_ADDR; give the admin listener its own port", c.AdminAddr)
 	}
 	return errs
+}
+
+// checkRedisURL accepts redis:// and rediss:// URLs; the rest is for the
+// Redis client to check. The password never appears in the error.
+func checkRedisURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("is not a URL; give redis://[user:password@]host:port[/db]")
+	}
+	if (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		return fmt.Errorf("%q must be redis://[user:password@]host:port[/db] or rediss:// for TLS", u.Redacted())
+	}
+	return nil
 }
 
 func checkEndpointPath(p string) error {

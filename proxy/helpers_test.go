@@ -19,6 +19,8 @@ import (
 	"github.com/authgate/authgate/auth"
 	"github.com/authgate/authgate/config"
 	"github.com/authgate/authgate/policy"
+	"github.com/authgate/authgate/state"
+	"github.com/authgate/authgate/throttle"
 )
 
 const testSecret = "proxy-tests-secret-0123456789abcdef-0123456789"
@@ -143,8 +145,15 @@ type fixture struct {
 var cheapHash = auth.HashArgon2id("secret", auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
 
 // newFixture starts authgate with env added to a test secret. With upstream
-// set it runs in proxy mode in front of a recording backend.
+// set it runs in proxy mode in front of a recording backend. Logins are
+// throttled in a memory store, as the binary does by default.
 func newFixture(t *testing.T, upstream bool, env ...string) *fixture {
+	t.Helper()
+	return newFixtureStore(t, state.NewMemory(nil), upstream, env...)
+}
+
+// newFixtureStore is newFixture with st as the state store.
+func newFixtureStore(t *testing.T, st state.Store, upstream bool, env ...string) *fixture {
 	t.Helper()
 	f := &fixture{logs: &syncBuffer{}}
 	base := []string{"AUTHGATE_JWT_SECRET=" + testSecret}
@@ -180,7 +189,8 @@ func newFixture(t *testing.T, upstream bool, env ...string) *fixture {
 	f.metrics = NewMetrics()
 	f.current = &atomic.Pointer[Snapshot]{}
 	f.current.Store(&Snapshot{Rules: rulesFor(cfg, rules), Verifier: v, Issuer: f.issuer, Users: users, JWKS: keys.PublicJWKS()})
-	h := NewServer(Options{Config: cfg, Logger: zerolog.New(f.logs).With().Timestamp().Logger(), Current: f.current, Metrics: f.metrics})
+	th := throttle.New(st, throttle.Options{MaxFailures: cfg.LoginMaxFailures, MaxFailuresPerIP: cfg.LoginMaxFailuresPerIP, Window: cfg.LoginWindow, Lockout: cfg.LoginLockout})
+	h := NewServer(Options{Config: cfg, Logger: zerolog.New(f.logs).With().Timestamp().Logger(), Current: f.current, Throttle: th, Metrics: f.metrics})
 	f.front = httptest.NewServer(h)
 	t.Cleanup(f.front.Close)
 	return f

@@ -8,11 +8,13 @@ import (
 	"maps"
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime"
 	"time"
 
 	"github.com/authgate/authgate/auth"
+	"github.com/authgate/authgate/config"
 )
 
 // maxLoginBody bounds a login request body.
@@ -67,61 +69,99 @@ func (hs *hashSlots) acquire(ctx context.Context) (release func(), ok bool) {
 	return nil, false
 }
 
-// handleLogin exchanges a username and password (JSON or form body, never
-// the query string) for a token. Without a signing key there are no logins:
-// the path is not found, rather than passed to the upstream.
-func handleLogin(cur Current, slots *hashSlots, m *Metrics) func(http.ResponseWriter, *http.Request) verdict {
-	return func(w http.ResponseWriter, r *http.Request) verdict {
-		s := cur.Load()
-		if s.Issuer == nil {
-			return refused(ruleLogin, &Refusal{Status: http.StatusNotFound, Message: msgNotFound, Reason: "no_signing_key"})
-		}
-		if r.Method != http.MethodPost {
-			return refused(ruleLogin, methodNotAllowed(http.MethodPost))
-		}
-		username, password, err := readCredentials(w, r)
-		if err != nil {
-			m.logins.WithLabelValues("malformed").Inc()
-			if errors.Is(err, errBodyTooLarge) {
-				return refused(ruleLogin, &Refusal{Status: http.StatusRequestEntityTooLarge, Message: msgBodyTooLarge, Reason: "body_too_large"})
-			}
-			return refused(ruleLogin, &Refusal{Status: http.StatusBadRequest, Message: msgMalformedBody, Reason: "malformed_body"})
-		}
-		var user auth.User
-		err = auth.ErrInvalidCredentials
-		if s.Users != nil {
-			release, ok := slots.acquire(r.Context())
-			if !ok {
-				m.logins.WithLabelValues("busy").Inc()
-				return refused(ruleLogin, &Refusal{Status: http.StatusTooManyRequests, Message: msgTooManyLogins, Reason: "login_busy", retryAfter: 1})
-			}
-			user, err = s.Users.Authenticate(r.Context(), username, password)
-			release()
-		}
-		if errors.Is(err, auth.ErrInvalidCredentials) {
-			m.logins.WithLabelValues("invalid_credentials").Inc()
-			return refused(ruleLogin, &Refusal{Status: http.StatusUnauthorized, Message: msgInvalidCredentials, Reason: "invalid_credentials"})
-		}
-		if err != nil {
-			return refused(ruleLogin, internalError(fmt.Errorf("checking the password: %w", err)))
-		}
-		extra := make(map[string]any, len(user.Claims)+1)
-		maps.Copy(extra, user.Claims)
-		extra["username"] = user.Username
-		issued, err := s.Issuer.Issue(user.ID, extra, 0)
-		if err != nil {
-			return refused(ruleLogin, internalError(fmt.Errorf("issuing a token: %w", err)))
-		}
-		m.logins.WithLabelValues("ok").Inc()
-		return passed(ruleLogin, user.ID, false, func(w http.ResponseWriter) {
-			w.Header().Set("Pragma", "no-cache")
-			writeJSON(w, http.StatusOK, loginResponse{
-				AccessToken: issued.Token,
-				TokenType:   "bearer",
-				ExpiresIn:   int64(s.Issuer.TTL().Seconds()),
-			})
-		})
+// Throttle limits failed logins per username and client address;
+// *throttle.Throttle, on the state store, is the one authgate wires.
+type Throttle interface {
+	LockedOut(ctx context.Context, username string, client netip.Addr) (time.Duration, error)
+	Failed(ctx context.Context, username string, client netip.Addr) error
+	Succeeded(ctx context.Context, username string) error
+}
+
+// login exchanges a username and password (JSON or form body, never the
+// query string) for a token. Without a signing key there are no logins: the
+// path is not found, rather than passed to the upstream.
+type login struct {
+	current  Current
+	slots    *hashSlots
+	throttle Throttle // nil: not throttled
+	trusted  config.Networks
+	metrics  *Metrics
+}
+
+func (l *login) decide(w http.ResponseWriter, r *http.Request) verdict {
+	s := l.current.Load()
+	if s.Issuer == nil {
+		return refused(ruleLogin, &Refusal{Status: http.StatusNotFound, Message: msgNotFound, Reason: "no_signing_key"})
 	}
+	if r.Method != http.MethodPost {
+		return refused(ruleLogin, methodNotAllowed(http.MethodPost))
+	}
+	m := l.metrics
+	username, password, err := readCredentials(w, r)
+	if err != nil {
+		m.logins.WithLabelValues("malformed").Inc()
+		if errors.Is(err, errBodyTooLarge) {
+			return refused(ruleLogin, &Refusal{Status: http.StatusRequestEntityTooLarge, Message: msgBodyTooLarge, Reason: "body_too_large"})
+		}
+		return refused(ruleLogin, &Refusal{Status: http.StatusBadRequest, Message: msgMalformedBody, Reason: "malformed_body"})
+	}
+	client := clientOf(r, l.trusted).addr
+	if l.throttle != nil {
+		locked, err := l.throttle.LockedOut(r.Context(), username, client)
+		if err != nil {
+			return refused(ruleLogin, storeUnavailable(err))
+		}
+		if locked > 0 {
+			// Refused before any hash: a locked-out guess costs nothing.
+			m.logins.WithLabelValues("locked_out").Inc()
+			return refused(ruleLogin, &Refusal{Status: http.StatusTooManyRequests, Message: msgTooManyLogins, Reason: "locked_out",
+				retryAfter: int((locked + time.Second - 1) / time.Second)})
+		}
+	}
+	var user auth.User
+	err = auth.ErrInvalidCredentials
+	if s.Users != nil {
+		release, ok := l.slots.acquire(r.Context())
+		if !ok {
+			m.logins.WithLabelValues("busy").Inc()
+			return refused(ruleLogin, &Refusal{Status: http.StatusTooManyRequests, Message: msgTooManyLogins, Reason: "login_busy", retryAfter: 1})
+		}
+		user, err = s.Users.Authenticate(r.Context(), username, password)
+		release()
+	}
+	if errors.Is(err, auth.ErrInvalidCredentials) {
+		if l.throttle != nil {
+			if err := l.throttle.Failed(r.Context(), username, client); err != nil {
+				return refused(ruleLogin, storeUnavailable(err))
+			}
+		}
+		m.logins.WithLabelValues("invalid_credentials").Inc()
+		return refused(ruleLogin, &Refusal{Status: http.StatusUnauthorized, Message: msgInvalidCredentials, Reason: "invalid_credentials"})
+	}
+	if err != nil {
+		return refused(ruleLogin, internalError(fmt.Errorf("checking the password: %w", err)))
+	}
+	if l.throttle != nil {
+		if err := l.throttle.Succeeded(r.Context(), username); err != nil {
+			return refused(ruleLogin, storeUnavailable(err))
+		}
+	}
+	extra := make(map[string]any, len(user.Claims)+1)
+	maps.Copy(extra, user.Claims)
+	extra["username"] = user.Username
+	issued, err := s.Issuer.Issue(user.ID, extra, 0)
+	if err != nil {
+		return refused(ruleLogin, internalError(fmt.Errorf("issuing a token: %w", err)))
+	}
+	m.logins.WithLabelValues("ok").Inc()
+	return passed(ruleLogin, user.ID, false, func(w http.ResponseWriter) {
+		w.Header().Set("Pragma", "no-cache")
+		writeJSON(w, http.StatusOK, loginResponse{
+			AccessToken: issued.Token,
+			TokenType:   "bearer",
+			ExpiresIn:   int64(s.Issuer.TTL().Seconds()),
+		})
+	})
 }
 
 // readCredentials reads username and password from a JSON object or a form

@@ -43,7 +43,7 @@ func NewMetrics() *Metrics {
 		}, []string{"decision", "rule"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "authgate_logins_total",
-			Help: "Login attempts by result (ok, invalid_credentials, malformed, busy).",
+			Help: "Login attempts by result (ok, invalid_credentials, malformed, locked_out, busy).",
 		}, []string{"result"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "authgate_token_verification_failures_total",

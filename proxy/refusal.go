@@ -27,6 +27,7 @@ const (
 	msgMethodNotAllowed   = "Method not allowed"
 	msgInternal           = "Internal error"
 	msgTooManyLogins      = "Too many login attempts"
+	msgUnavailable        = "Service unavailable"
 )
 
 // realm is the WWW-Authenticate challenge of every 401.
@@ -58,6 +59,12 @@ type Refusal struct {
 // internalError is the refusal of a request that failed on authgate's side.
 func internalError(err error) *Refusal {
 	return &Refusal{Status: http.StatusInternalServerError, Message: msgInternal, Reason: "internal", Err: err}
+}
+
+// storeUnavailable is the refusal of a request whose answer depends on the
+// state store when the store cannot answer: fail closed.
+func storeUnavailable(err error) *Refusal {
+	return &Refusal{Status: http.StatusServiceUnavailable, Message: msgUnavailable, Reason: "store_unavailable", Err: err}
 }
 
 // methodNotAllowed refuses a method the endpoint does not take.

@@ -23,7 +23,8 @@ func addRoutes(mux *http.ServeMux, o Options) {
 	cfg, m, cur := o.Config, o.Metrics, o.Current
 	headers := NewIdentityHeaders(cfg.ClaimHeaders, cfg.Preset.Family, cfg.ClaimsHeader)
 
-	mux.Handle(cfg.LoginPath, m.instrument("login", decided(m, handleLogin(cur, newHashSlots(cfg.LoginConcurrency), m))))
+	l := &login{current: cur, slots: newHashSlots(cfg.LoginConcurrency), throttle: o.Throttle, trusted: cfg.TrustedProxies, metrics: m}
+	mux.Handle(cfg.LoginPath, m.instrument("login", decided(m, l.decide)))
 	mux.Handle(cfg.MePath, m.instrument("me", decided(m, handleMe(cur))))
 	fa := &forwardAuth{current: cur, headers: headers, verifyPath: cfg.VerifyPath, source: cfg.ForwardAuthSource}
 	verify := m.instrument("verify", decided(m, fa.decide))

@@ -25,6 +25,7 @@ type Options struct {
 	Config    config.Config // what the listener serves; the rules and keys are in Current
 	Logger    zerolog.Logger
 	Current   Current
+	Throttle  Throttle          // nil: logins are not throttled
 	Metrics   *Metrics          // nil: a fresh set
 	Transport http.RoundTripper // nil: NewTransport(Config.UpstreamTimeout)
 }

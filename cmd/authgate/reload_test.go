@@ -36,6 +36,13 @@ const (
 	rulesV2 = rulesV1 + "  - name: open\n    paths: [\"/open/*\"]\n    public: true\n"
 )
 
+// These tests poll a login that fails until a reload is in force: the
+// login throttle, which they do not test, must not lock the user out.
+const (
+	pollingLogins      = "AUTHGATE_LOGIN_MAX_FAILURES=100000"
+	pollingLoginsPerIP = "AUTHGATE_LOGIN_MAX_FAILURES_PER_IP=100000"
+)
+
 // writeFile writes body in place, as an editor or `cat >` does.
 func writeFile(t *testing.T, path, body string) {
 	t.Helper()
@@ -105,7 +112,7 @@ func startWithFiles(t *testing.T) (in *instance, rules, users string) {
 	writeFile(t, rules, rulesV1)
 	writeFile(t, users, usersYAML("bob"))
 	in = start(t, nil, "AUTHGATE_JWT_SECRET="+testSecret, "AUTHGATE_RULES_FILE="+rules,
-		"AUTHGATE_USERS_FILE="+users, "AUTHGATE_UPSTREAM="+okUpstream(t).URL)
+		"AUTHGATE_USERS_FILE="+users, "AUTHGATE_UPSTREAM="+okUpstream(t).URL, pollingLogins, pollingLoginsPerIP)
 	return in, rules, users
 }
 
@@ -239,7 +246,7 @@ func TestReloadConfigMapSymlinkSwap(t *testing.T) {
 	must(os.Symlink("..data/users.yaml", filepath.Join(dir, "users.yaml")))
 	must(os.Symlink("..data/secret", filepath.Join(dir, "secret")))
 
-	in := start(t, nil, "AUTHGATE_JWT_SECRET_FILE="+filepath.Join(dir, "secret"), "AUTHGATE_USERS_FILE="+filepath.Join(dir, "users.yaml"))
+	in := start(t, nil, "AUTHGATE_JWT_SECRET_FILE="+filepath.Join(dir, "secret"), "AUTHGATE_USERS_FILE="+filepath.Join(dir, "users.yaml"), pollingLogins, pollingLoginsPerIP)
 	code, old := login(t, in.addr, "bob")
 	if code != 200 {
 		t.Fatalf("login bob = %d", code)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -18,6 +19,8 @@ import (
 	"github.com/authgate/authgate/config"
 	"github.com/authgate/authgate/policy"
 	"github.com/authgate/authgate/proxy"
+	"github.com/authgate/authgate/state"
+	"github.com/authgate/authgate/throttle"
 )
 
 func runServe(ctx context.Context, args []string, env *cmdEnv) error {
@@ -45,6 +48,7 @@ type app struct {
 	users     *auth.Users // fixed users (the demo's) instead of AUTHGATE_USERS_FILE
 	current   atomic.Pointer[proxy.Snapshot]
 	loadedSum [sha256.Size]byte // of the files as the first load read them
+	store     state.Store       // sessions, revocations and login counters
 	metrics   *proxy.Metrics
 	handler   http.Handler
 }
@@ -69,8 +73,15 @@ func build(cfg config.Config, logger zerolog.Logger, users *auth.Users) (*app, e
 	case s.Users == nil:
 		logger.Warn().Msg("AUTHGATE_USERS_FILE is not set: /login refuses every login")
 	}
+	if a.store, err = openStore(cfg, logger); err != nil {
+		return nil, err
+	}
+	th := throttle.New(a.store, throttle.Options{
+		MaxFailures: cfg.LoginMaxFailures, MaxFailuresPerIP: cfg.LoginMaxFailuresPerIP,
+		Window: cfg.LoginWindow, Lockout: cfg.LoginLockout,
+	})
 	a.metrics.WatchKeySets(remote)
-	a.handler = proxy.NewServer(proxy.Options{Config: cfg, Logger: logger, Current: &a.current, Metrics: a.metrics})
+	a.handler = proxy.NewServer(proxy.Options{Config: cfg, Logger: logger, Current: &a.current, Throttle: th, Metrics: a.metrics})
 	return a, nil
 }
 
@@ -125,12 +136,16 @@ func (a *app) load() (*proxy.Snapshot, error) {
 	return s, nil
 }
 
-// ready reports whether every remote key set has been loaded.
+// ready reports whether every remote key set has been loaded and the state
+// store answers.
 func (a *app) ready() error {
 	var errs []error
 	for _, r := range a.remote {
 		errs = append(errs, r.Ready())
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	errs = append(errs, a.store.Ping(ctx))
 	return errors.Join(errs...)
 }
 
@@ -181,6 +196,7 @@ func serve(ctx context.Context, cfg config.Config, logger zerolog.Logger, a *app
 		logger.Info().Str("admin_addr", aln.Addr().String()).Msg("admin listening")
 	}
 
+	defer a.store.Close()
 	fetchCtx, stopFetching := context.WithCancel(context.Background())
 	defer stopFetching()
 	for _, r := range a.remote {
