@@ -18,7 +18,7 @@ const maxUnixTime = 253402300799
 // claims and `authgate token --claim` may not override them.
 var reservedClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true,
-	"jti": true, "username": true,
+	"jti": true, "username": true, "sid": true,
 }
 
 // claims is the payload of a token being verified. It implements

@@ -7,6 +7,7 @@ var (
 	ErrTokenExpired       = errors.New("token has expired")
 	ErrInvalidToken       = errors.New("invalid token")
 	ErrInvalidCredentials = errors.New("invalid credentials")
+	ErrTokenRevoked       = errors.New("token has been revoked")
 )
 
 // Reasons a token is refused: stable, low-cardinality names for logs and
@@ -22,14 +23,22 @@ const (
 	ReasonNotYetValid  = "not_yet_valid"
 	ReasonExpired      = "expired"
 	ReasonTooLongLived = "too_long_lived"
+	ReasonRevoked      = "revoked"
 )
 
 // TokenError says why a token was refused. errors.Is matches its kind
-// (ErrInvalidToken or ErrTokenExpired); Reason is one of the Reason constants.
+// (ErrInvalidToken, ErrTokenExpired or ErrTokenRevoked); Reason is one of
+// the Reason constants.
 type TokenError struct {
 	Kind   error
 	Reason string
 	Err    error
+}
+
+// NewTokenError returns the error of a token refused for reason, of kind
+// ErrInvalidToken, ErrTokenExpired or ErrTokenRevoked; err is the detail.
+func NewTokenError(kind error, reason string, err error) *TokenError {
+	return newTokenError(kind, reason, err)
 }
 
 func newTokenError(kind error, reason string, err error) *TokenError {

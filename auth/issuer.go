@@ -49,16 +49,30 @@ func NewIssuer(ks *KeySet, o IssuerOptions) (*Issuer, error) {
 func (is *Issuer) TTL() time.Duration { return is.opts.TTL }
 
 // Issued is a token authgate signed, with what a caller keeps of it: its
-// jti (the key of a revocation) and its expiry.
+// jti (the key of a revocation) and its times.
 type Issued struct {
 	Token     string // the compact JWS
 	ID        string // jti
+	IssuedAt  time.Time
 	ExpiresAt time.Time
 }
 
 // Issue signs a token for subject sub with the extra claims (which may not
 // name a reserved claim) and lifetime ttl (the default when zero).
 func (is *Issuer) Issue(sub string, extra map[string]any, ttl time.Duration) (Issued, error) {
+	return is.issue("", sub, extra, ttl)
+}
+
+// IssueInSession is Issue for a token of the session sid, which it carries
+// as its sid claim, with the default lifetime.
+func (is *Issuer) IssueInSession(sid, sub string, extra map[string]any) (Issued, error) {
+	if sid == "" {
+		return Issued{}, errors.New("the session id must not be empty")
+	}
+	return is.issue(sid, sub, extra, 0)
+}
+
+func (is *Issuer) issue(sid, sub string, extra map[string]any, ttl time.Duration) (Issued, error) {
 	if sub == "" {
 		return Issued{}, errors.New("the subject must not be empty")
 	}
@@ -84,6 +98,9 @@ func (is *Issuer) Issue(sub string, extra map[string]any, ttl time.Duration) (Is
 	c["exp"] = exp.Unix()
 	jti := newJTI()
 	c["jti"] = jti
+	if sid != "" {
+		c["sid"] = sid
+	}
 	if is.opts.Audience != "" {
 		c["aud"] = is.opts.Audience
 	}
@@ -95,7 +112,7 @@ func (is *Issuer) Issue(sub string, extra map[string]any, ttl time.Duration) (Is
 	if err != nil {
 		return Issued{}, fmt.Errorf("signing the token: %w", err)
 	}
-	return Issued{Token: s, ID: jti, ExpiresAt: exp}, nil
+	return Issued{Token: s, ID: jti, IssuedAt: now, ExpiresAt: exp}, nil
 }
 
 func newJTI() string {

@@ -62,7 +62,7 @@ func TestIssueRefusesReservedClaims(t *testing.T) {
 	key, _ := NewHMACKey([]byte(testSecret))
 	ks, _ := NewKeySet(key)
 	is, _ := NewIssuer(ks, IssuerOptions{Issuer: "authgate", TTL: time.Hour})
-	for _, name := range []string{"sub", "iss", "exp", "nbf", "iat", "jti", "aud"} {
+	for _, name := range []string{"sub", "iss", "exp", "nbf", "iat", "jti", "aud", "sid"} {
 		if _, err := is.Issue("1", map[string]any{name: "x"}, 0); err == nil {
 			t.Errorf("Issue with claim %q succeeded", name)
 		}
@@ -82,5 +82,22 @@ func TestNoSigningKey(t *testing.T) {
 	}
 	if got := string(ks.PublicJWKS()); got != "{\"keys\":[]}\n" {
 		t.Errorf("PublicJWKS = %q", got)
+	}
+}
+
+func TestIssueInSession(t *testing.T) {
+	key, _ := NewHMACKey([]byte(testSecret))
+	ks, _ := NewKeySet(key)
+	is, _ := NewIssuer(ks, IssuerOptions{Issuer: "authgate", TTL: time.Hour, Now: func() time.Time { return testNow }})
+	issued, err := is.IssueInSession("s-1", "1", map[string]any{"username": "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := newTestVerifier(t, VerifierOptions{}).Verify(context.Background(), issued.Token)
+	if err != nil || id.SessionID != "s-1" || id.ID != issued.ID || !issued.IssuedAt.Equal(testNow) {
+		t.Errorf("a session token: %+v, %v (issued %+v)", id, err, issued)
+	}
+	if _, err := is.IssueInSession("", "1", nil); err == nil {
+		t.Error("IssueInSession without a session id succeeded")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/authgate/authgate/internal/yamlfile"
 )
@@ -96,6 +97,22 @@ func NewUsers(list []User) (*Users, error) {
 	}
 	u.dummy = dummy
 	return u, nil
+}
+
+// Lookup returns the user called username, as the users file has it now:
+// a refresh re-reads its user with it.
+func (u *Users) Lookup(username string) (User, bool) {
+	usr, ok := u.byName[username]
+	return usr, ok
+}
+
+// TokenClaims are the extra claims of the user's tokens: the file's claims
+// and the username.
+func (usr User) TokenClaims() map[string]any {
+	extra := make(map[string]any, len(usr.Claims)+1)
+	maps.Copy(extra, usr.Claims)
+	extra["username"] = usr.Username
+	return extra
 }
 
 // Authenticate returns the user whose username and password these are. An

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"mime"
 	"net/http"
 	"net/netip"
@@ -146,10 +145,7 @@ func (l *login) decide(w http.ResponseWriter, r *http.Request) verdict {
 			return refused(ruleLogin, storeUnavailable(err))
 		}
 	}
-	extra := make(map[string]any, len(user.Claims)+1)
-	maps.Copy(extra, user.Claims)
-	extra["username"] = user.Username
-	issued, err := s.Issuer.Issue(user.ID, extra, 0)
+	issued, err := s.Issuer.Issue(user.ID, user.TokenClaims(), 0)
 	if err != nil {
 		return refused(ruleLogin, internalError(fmt.Errorf("issuing a token: %w", err)))
 	}

@@ -122,7 +122,10 @@ func (m *Memory) TTL(_ context.Context, key string) (time.Duration, bool, error)
 	return it.expires.Sub(now), true, nil
 }
 
-func (m *Memory) Swap(_ context.Context, key, old, new string) (bool, error) {
+func (m *Memory) Swap(_ context.Context, key, old, new string, ttl time.Duration) (bool, error) {
+	if ttl < 0 {
+		return false, ErrNoTTL
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
@@ -131,6 +134,9 @@ func (m *Memory) Swap(_ context.Context, key, old, new string) (bool, error) {
 		return false, nil
 	}
 	it.value = new
+	if ttl > 0 {
+		it.expires = now.Add(ttl)
+	}
 	m.put(key, it, now)
 	return true, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,10 +22,15 @@ type Redis struct {
 }
 
 // swapScript replaces a value only if it is the expected one, keeping the
-// key's TTL: one round trip, atomic on the server.
+// key's TTL (ARGV[3] = 0) or setting a new one in milliseconds: one round
+// trip, atomic on the server.
 var swapScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+  if ARGV[3] == '0' then
+    redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+  else
+    redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  end
   return 1
 end
 return 0`)
@@ -171,8 +177,15 @@ func (r *Redis) TTL(ctx context.Context, key string) (time.Duration, bool, error
 	return d, true, nil
 }
 
-func (r *Redis) Swap(ctx context.Context, key, old, new string) (bool, error) {
-	n, err := swapScript.Run(ctx, r.c, []string{r.prefix + key}, old, new).Int()
+func (r *Redis) Swap(ctx context.Context, key, old, new string, ttl time.Duration) (bool, error) {
+	if ttl < 0 {
+		return false, ErrNoTTL
+	}
+	ms := ttl.Milliseconds()
+	if ttl > 0 && ms == 0 {
+		ms = 1
+	}
+	n, err := swapScript.Run(ctx, r.c, []string{r.prefix + key}, old, new, strconv.FormatInt(ms, 10)).Int()
 	if err != nil {
 		return false, fail("swap", err)
 	}

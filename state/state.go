@@ -27,10 +27,11 @@ type Store interface {
 	Get(ctx context.Context, key string) (string, bool, error)
 	// TTL returns how much longer key lives; false when there is no key.
 	TTL(ctx context.Context, key string) (time.Duration, bool, error)
-	// Swap replaces the value at key with new, keeping its expiry, if the
-	// value is old, and reports whether it did. Of concurrent Swaps from the
-	// same old value exactly one succeeds: a refresh token is spent once.
-	Swap(ctx context.Context, key, old, new string) (bool, error)
+	// Swap replaces the value at key with new if the value is old, and
+	// reports whether it did: with ttl 0 the key keeps its expiry, else it
+	// lives for ttl from now. Of concurrent Swaps from the same old value
+	// exactly one succeeds: a refresh token is spent once.
+	Swap(ctx context.Context, key, old, new string, ttl time.Duration) (bool, error)
 	// Delete removes keys; absent ones are no error.
 	Delete(ctx context.Context, keys ...string) error
 	// Scan returns every live key that starts with prefix, with its value

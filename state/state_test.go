@@ -125,17 +125,17 @@ func conformance(t *testing.T, b backend) {
 
 	t.Run("swap has one winner and keeps the TTL", func(t *testing.T) {
 		must(st.Set(ctx, "swap:a", "live", time.Minute))
-		if ok, err := st.Swap(ctx, "swap:a", "other", "spent"); ok || err != nil {
+		if ok, err := st.Swap(ctx, "swap:a", "other", "spent", 0); ok || err != nil {
 			t.Errorf("Swap from a wrong value = %v, %v", ok, err)
 		}
-		if ok, err := st.Swap(ctx, "swap:none", "", "x"); ok || err != nil {
+		if ok, err := st.Swap(ctx, "swap:none", "", "x", 0); ok || err != nil {
 			t.Errorf("Swap of no key = %v, %v", ok, err)
 		}
 		var wins atomic.Int32
 		var wg sync.WaitGroup
 		for range 50 {
 			wg.Go(func() {
-				if ok, err := st.Swap(ctx, "swap:a", "live", "spent"); err != nil {
+				if ok, err := st.Swap(ctx, "swap:a", "live", "spent", 0); err != nil {
 					t.Error(err)
 				} else if ok {
 					wins.Add(1)
@@ -151,6 +151,15 @@ func conformance(t *testing.T, b backend) {
 		}
 		if d, ok, _ := st.TTL(ctx, "swap:a"); !ok || d <= 50*time.Second || d > time.Minute {
 			t.Errorf("TTL after a swap = %v, %v; want the minute kept", d, ok)
+		}
+		if ok, err := st.Swap(ctx, "swap:a", "spent", "spent", time.Hour); !ok || err != nil {
+			t.Fatalf("Swap with a TTL = %v, %v", ok, err)
+		}
+		if d, _, _ := st.TTL(ctx, "swap:a"); d <= 59*time.Minute || d > time.Hour {
+			t.Errorf("TTL after a swap with a new TTL of 1h = %v", d)
+		}
+		if ok, _ := st.Swap(ctx, "swap:a", "other", "x", time.Hour*2); ok {
+			t.Error("a swap from a wrong value set a TTL")
 		}
 	})
 
@@ -237,7 +246,7 @@ func TestRedisPrefixesAndErrors(t *testing.T) {
 	if _, _, err := a.Get(ctx, "list"); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "WRONGTYPE") {
 		t.Errorf("Get of a list = %v, want ErrUnavailable with WRONGTYPE", err)
 	}
-	if _, err := a.Swap(ctx, "list", "x", "y"); !errors.Is(err, ErrUnavailable) {
+	if _, err := a.Swap(ctx, "list", "x", "y", 0); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Swap of a list = %v, want ErrUnavailable", err)
 	}
 	if _, err := a.Incr(ctx, "list", time.Minute); !errors.Is(err, ErrUnavailable) {
@@ -273,7 +282,7 @@ func TestRedisDownAndBack(t *testing.T) {
 		"Set":  st.Set(ctx, "k", "v", time.Minute),
 		"Get":  func() error { _, _, err := st.Get(ctx, "k"); return err }(),
 		"Incr": func() error { _, err := st.Incr(ctx, "n", time.Minute); return err }(),
-		"Swap": func() error { _, err := st.Swap(ctx, "k", "v", "w"); return err }(),
+		"Swap": func() error { _, err := st.Swap(ctx, "k", "v", "w", 0); return err }(),
 		"Scan": func() error { _, err := st.Scan(ctx, ""); return err }(),
 	}
 	for name, err := range checks {
