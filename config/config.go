@@ -66,16 +66,23 @@ type Config struct {
 	LoginWindow           time.Duration `env:"LOGIN_WINDOW" envDefault:"15m"`
 	LoginLockout          time.Duration `env:"LOGIN_LOCKOUT" envDefault:"15m"`
 
+	// Sessions and revocation.
+	RefreshTTL        time.Duration `env:"REFRESH_TTL" envDefault:"168h"` // 0: no refresh tokens
+	Revocation        bool          `env:"REVOCATION" envDefault:"false"` // on anyway with refresh tokens
+	StoreMaxStaleness time.Duration `env:"STORE_MAX_STALENESS" envDefault:"30s"`
+
 	// State shared by replicas; unset: in memory.
 	RedisURL     string `env:"REDIS_URL"`
 	RedisURLFile string `env:"REDIS_URL_FILE"`
 	RedisPrefix  string `env:"REDIS_PREFIX" envDefault:"authgate:"`
 
 	// Endpoint paths.
-	LoginPath  string `env:"LOGIN_PATH" envDefault:"/login"`
-	MePath     string `env:"ME_PATH" envDefault:"/me"`
-	VerifyPath string `env:"VERIFY_PATH" envDefault:"/auth"`
-	JWKSPath   string `env:"JWKS_PATH" envDefault:"/.well-known/jwks.json"`
+	LoginPath   string `env:"LOGIN_PATH" envDefault:"/login"`
+	MePath      string `env:"ME_PATH" envDefault:"/me"`
+	RefreshPath string `env:"REFRESH_PATH" envDefault:"/refresh"`
+	LogoutPath  string `env:"LOGOUT_PATH" envDefault:"/logout"`
+	VerifyPath  string `env:"VERIFY_PATH" envDefault:"/auth"`
+	JWKSPath    string `env:"JWKS_PATH" envDefault:"/.well-known/jwks.json"`
 
 	// Server limits.
 	MaxHeaderBytes    int           `env:"MAX_HEADER_BYTES" envDefault:"16384"`
@@ -93,6 +100,18 @@ type Config struct {
 	// Preset is AUTHGATE_HEADER_PRESET resolved: its header family, and its
 	// mapping unless AUTHGATE_CLAIM_HEADERS replaced it.
 	Preset Preset `env:"-"`
+}
+
+// RevocationOn reports whether authgate checks its own tokens against the
+// revocations: with refresh tokens always, else with AUTHGATE_REVOCATION.
+func (c Config) RevocationOn() bool { return c.Revocation || c.RefreshTTL > 0 }
+
+// RevocationHorizon is the longest a token or session of authgate's own can
+// live, so the least time a revocation must last: the token lifetime, the
+// session lifetime or AUTHGATE_MAX_TOKEN_LIFETIME, whichever is longest,
+// plus the clock skew.
+func (c Config) RevocationHorizon() time.Duration {
+	return max(c.TokenTTL, c.RefreshTTL, c.MaxTokenLifetime) + c.ClockSkew
 }
 
 // Forward-auth sources, the values of AUTHGATE_FORWARD_AUTH_SOURCE.
@@ -231,6 +250,12 @@ func (c *Config) validate() []error {
 	if c.ClockSkew < 0 || c.ClockSkew > 5*time.Minute {
 		bad("CLOCK_SKEW", "%v must be between 0s and 5m", c.ClockSkew)
 	}
+	if c.RefreshTTL < 0 {
+		bad("REFRESH_TTL", "%v must not be negative (0 turns refresh tokens off)", c.RefreshTTL)
+	}
+	if c.StoreMaxStaleness < time.Second || c.StoreMaxStaleness > time.Hour {
+		bad("STORE_MAX_STALENESS", "%v must be between 1s and 1h", c.StoreMaxStaleness)
+	}
 	if c.LoginMaxFailures < 1 {
 		bad("LOGIN_MAX_FAILURES", "%d must be at least 1", c.LoginMaxFailures)
 	}
@@ -261,6 +286,7 @@ func (c *Config) validate() []error {
 	}
 	endpoints := []struct{ name, path string }{
 		{"LOGIN_PATH", c.LoginPath}, {"ME_PATH", c.MePath},
+		{"REFRESH_PATH", c.RefreshPath}, {"LOGOUT_PATH", c.LogoutPath},
 		{"VERIFY_PATH", c.VerifyPath}, {"JWKS_PATH", c.JWKSPath},
 	}
 	seen := map[string]string{}

@@ -26,8 +26,9 @@ func TestLoadDefaults(t *testing.T) {
 		},
 		ForwardAuthSource: "auto",
 		LoginMaxFailures:  5, LoginMaxFailuresPerIP: 50, LoginWindow: 15 * time.Minute, LoginLockout: 15 * time.Minute,
-		RedisPrefix: "authgate:",
-		RolesClaim:  "roles", HeaderPreset: "authgate",
+		RedisPrefix: "authgate:", RefreshTTL: 168 * time.Hour, StoreMaxStaleness: 30 * time.Second,
+		RefreshPath: "/refresh", LogoutPath: "/logout",
+		RolesClaim: "roles", HeaderPreset: "authgate",
 		LoginPath: "/login", MePath: "/me", VerifyPath: "/auth", JWKSPath: "/.well-known/jwks.json",
 		MaxHeaderBytes: 16384, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ShutdownTimeout: 20 * time.Second, LogLevel: "info", LogFormat: "json",
@@ -113,6 +114,10 @@ func TestLoadErrors(t *testing.T) {
 		{"AUTHGATE_CLAIMS_HEADER=yes please", "AUTHGATE_CLAIMS_HEADER: "},
 		{"AUTHGATE_LOGIN_CONCURRENCY=-1", "AUTHGATE_LOGIN_CONCURRENCY: "},
 		{"AUTHGATE_LOGIN_MAX_FAILURES=0", "AUTHGATE_LOGIN_MAX_FAILURES: "},
+		{"AUTHGATE_REFRESH_TTL=-1h", "AUTHGATE_REFRESH_TTL: "},
+		{"AUTHGATE_STORE_MAX_STALENESS=10ms", "AUTHGATE_STORE_MAX_STALENESS: "},
+		{"AUTHGATE_REVOCATION=sometimes", "AUTHGATE_REVOCATION: "},
+		{"AUTHGATE_LOGOUT_PATH=/login", "AUTHGATE_LOGOUT_PATH: "},
 		{"AUTHGATE_LOGIN_MAX_FAILURES_PER_IP=0", "AUTHGATE_LOGIN_MAX_FAILURES_PER_IP: "},
 		{"AUTHGATE_LOGIN_WINDOW=0s", "AUTHGATE_LOGIN_WINDOW: "},
 		{"AUTHGATE_LOGIN_LOCKOUT=-1m", "AUTHGATE_LOGIN_LOCKOUT: "},
@@ -265,5 +270,28 @@ func TestTrustedProxies(t *testing.T) {
 	}
 	if c, _ := Load(nil); len(c.TrustedProxies) != 0 || c.TrustedProxies.Contains(netip.MustParseAddr("127.0.0.1")) {
 		t.Errorf("by default nothing is trusted: %v", c.TrustedProxies)
+	}
+}
+
+func TestRevocationOn(t *testing.T) {
+	for _, tt := range []struct {
+		env  []string
+		want bool
+	}{
+		{nil, true},
+		{[]string{"AUTHGATE_REFRESH_TTL=0"}, false},
+		{[]string{"AUTHGATE_REFRESH_TTL=0", "AUTHGATE_REVOCATION=true"}, true},
+	} {
+		c, err := Load(tt.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.RevocationOn() != tt.want {
+			t.Errorf("%v: RevocationOn = %v", tt.env, c.RevocationOn())
+		}
+	}
+	c, _ := Load([]string{"AUTHGATE_MAX_TOKEN_LIFETIME=400h"})
+	if h := c.RevocationHorizon(); h != 400*time.Hour+30*time.Second {
+		t.Errorf("RevocationHorizon = %v", h)
 	}
 }

@@ -272,7 +272,7 @@ func TestKustomization(t *testing.T) {
 // engine needed) and checks the variables they set.
 func TestComposeFiles(t *testing.T) {
 	files, _ := filepath.Glob("compose/compose*.yaml")
-	if len(files) != 3 {
+	if len(files) != 4 {
 		t.Fatalf("found %v", files)
 	}
 	bin, err := exec.LookPath("docker-compose")
@@ -283,6 +283,7 @@ func TestComposeFiles(t *testing.T) {
 		t.Skipf("docker-compose is not installed (apt-get install -y docker-compose): %v", err)
 	}
 	known := config.Variables()
+	replicas := map[string][]string{} // file → each authgate service's AUTHGATE_REDIS_URL
 	for _, f := range files {
 		cmd := exec.Command(bin, "-f", f, "config")
 		cmd.Env = append(os.Environ(), "AUTHGATE_JWT_SECRET=compose-test-secret-0123456789abcdef")
@@ -309,12 +310,29 @@ func TestComposeFiles(t *testing.T) {
 					env = append(env, k+"="+v)
 				}
 			}
-			if name == "authgate" {
-				if _, err := config.Load(env); err != nil {
-					t.Errorf("%s: authgate's environment does not load: %v", f, err)
+			if strings.HasPrefix(name, "authgate") {
+				c, err := config.Load(env)
+				if err != nil {
+					t.Errorf("%s: %s's environment does not load: %v", f, name, err)
 				}
+				replicas[f] = append(replicas[f], c.RedisURL)
 			}
 		}
+	}
+	// Replicas share their state: every authgate of a file with several
+	// uses one Redis, which the file runs.
+	for f, urls := range replicas {
+		if len(urls) < 2 {
+			continue
+		}
+		for _, u := range urls {
+			if u != "redis://redis:6379/0" {
+				t.Errorf("%s: %d replicas, and one has AUTHGATE_REDIS_URL %q, not the file's redis service", f, len(urls), u)
+			}
+		}
+	}
+	if len(replicas["compose/compose.replicas.yaml"]) != 2 {
+		t.Errorf("compose.replicas.yaml runs %d authgate replicas, want 2", len(replicas["compose/compose.replicas.yaml"]))
 	}
 	if _, err := auth.LoadUsers("compose/users.yaml"); err != nil {
 		t.Errorf("compose/users.yaml: %v", err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/authgate/authgate/auth"
 	"github.com/authgate/authgate/policy"
+	"github.com/authgate/authgate/state"
 )
 
 // Verifier checks a token and returns the identity it carries; *auth.Verifier
@@ -83,14 +84,21 @@ func authenticate(ctx context.Context, v Verifier, cred Credential) (auth.Identi
 	if err == nil {
 		return id, nil
 	}
+	if errors.Is(err, state.ErrUnavailable) {
+		// The token may be good, but whether it was revoked is not known.
+		return auth.Identity{}, storeUnavailable(err)
+	}
 	reason := auth.ReasonMalformed
 	var te *auth.TokenError
 	if errors.As(err, &te) {
 		reason = te.Reason
 	}
 	msg := msgInvalidToken
-	if errors.Is(err, auth.ErrTokenExpired) {
+	switch {
+	case errors.Is(err, auth.ErrTokenExpired):
 		msg = msgTokenExpired
+	case errors.Is(err, auth.ErrTokenRevoked):
+		msg = msgRevoked
 	}
 	return auth.Identity{}, &Refusal{Status: http.StatusUnauthorized, Message: msg, Reason: reason, invalidToken: true}
 }

@@ -19,6 +19,8 @@ func (failingUsers) Authenticate(context.Context, string, string) (auth.User, er
 	return auth.User{}, errors.New("the hash library is on fire")
 }
 
+func (failingUsers) Lookup(string) (auth.User, bool) { return auth.User{}, false }
+
 // TestEveryRequestGetsOneDecision drives every endpoint and every way a
 // request can end, 500s included, and checks that each request has exactly
 // one decision on its access line and in authgate_decisions_total.
@@ -165,5 +167,24 @@ func TestEveryRequestGetsOneDecision(t *testing.T) {
 	logs := fixtures["broken users"].logs.String()
 	if !strings.Contains(logs, `"error":"checking the password: the hash library is on fire"`) || !strings.Contains(logs, `"message":"request failed"`) {
 		t.Errorf("the 500's cause is not logged:\n%s", logs)
+	}
+}
+
+func TestForFrontProxy(t *testing.T) {
+	for _, tt := range []struct {
+		in      *Refusal
+		status  int
+		message string
+	}{
+		{&Refusal{Status: 401, Message: msgMissingAuth}, 401, msgMissingAuth},
+		{&Refusal{Status: 403, Message: msgForbidden}, 403, msgForbidden},
+		{&Refusal{Status: 503, Message: msgUnavailable}, 403, msgUnavailable},
+		{&Refusal{Status: 400, Message: msgBadPath}, 403, msgForbidden},
+		{&Refusal{Status: 431, Message: msgHeadersTooLarge}, 403, msgForbidden},
+	} {
+		got := tt.in.forFrontProxy()
+		if got.Status != tt.status || got.Message != tt.message || !got.frontProxy || tt.in.frontProxy {
+			t.Errorf("forFrontProxy(%d %s) = %d %s (marked %v; the original changed: %v)", tt.in.Status, tt.in.Message, got.Status, got.Message, got.frontProxy, tt.in.frontProxy)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/authgate/authgate/auth"
 	"github.com/authgate/authgate/config"
 	"github.com/authgate/authgate/policy"
+	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/state"
 	"github.com/authgate/authgate/throttle"
 )
@@ -132,13 +134,14 @@ func (s *syncBuffer) String() string {
 
 // fixture is authgate's real handler tree behind a loopback server.
 type fixture struct {
-	cfg     config.Config
-	front   *httptest.Server
-	backend *backend // nil without AUTHGATE_UPSTREAM
-	issuer  *auth.Issuer
-	current *atomic.Pointer[Snapshot] // what a reload would swap
-	metrics *Metrics
-	logs    *syncBuffer
+	cfg         config.Config
+	front       *httptest.Server
+	backend     *backend // nil without AUTHGATE_UPSTREAM
+	issuer      *auth.Issuer
+	current     *atomic.Pointer[Snapshot] // what a reload would swap
+	revocations *session.Revocations      // nil while revocation is off
+	metrics     *Metrics
+	logs        *syncBuffer
 }
 
 // cheapHash keeps tests fast; the parameters do not matter to what they test.
@@ -187,10 +190,24 @@ func newFixtureStore(t *testing.T, st state.Store, upstream bool, env ...string)
 		}
 	}
 	f.metrics = NewMetrics()
+	o := Options{Config: cfg, Logger: zerolog.New(f.logs).With().Timestamp().Logger(), Metrics: f.metrics}
+	o.Throttle = throttle.New(st, throttle.Options{MaxFailures: cfg.LoginMaxFailures, MaxFailuresPerIP: cfg.LoginMaxFailuresPerIP, Window: cfg.LoginWindow, Lockout: cfg.LoginLockout})
+	var verifier Verifier = v
+	if cfg.RevocationOn() {
+		_, shared := st.(*state.Redis)
+		f.revocations = session.NewRevocations(st, session.RevocationOptions{Issuer: cfg.Issuer, Horizon: cfg.RevocationHorizon(), MaxStaleness: cfg.StoreMaxStaleness, Shared: shared})
+		if err := f.revocations.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		verifier, o.Revoker = session.NewCheckingVerifier(v, f.revocations), f.revocations
+		if cfg.RefreshTTL > 0 {
+			o.Sessions = session.NewSessions(st, f.revocations, cfg.RefreshTTL, nil)
+		}
+	}
 	f.current = &atomic.Pointer[Snapshot]{}
-	f.current.Store(&Snapshot{Rules: rulesFor(cfg, rules), Verifier: v, Issuer: f.issuer, Users: users, JWKS: keys.PublicJWKS()})
-	th := throttle.New(st, throttle.Options{MaxFailures: cfg.LoginMaxFailures, MaxFailuresPerIP: cfg.LoginMaxFailuresPerIP, Window: cfg.LoginWindow, Lockout: cfg.LoginLockout})
-	h := NewServer(Options{Config: cfg, Logger: zerolog.New(f.logs).With().Timestamp().Logger(), Current: f.current, Throttle: th, Metrics: f.metrics})
+	f.current.Store(&Snapshot{Rules: rulesFor(cfg, rules), Verifier: verifier, Issuer: f.issuer, Users: users, JWKS: keys.PublicJWKS()})
+	o.Current = f.current
+	h := NewServer(o)
 	f.front = httptest.NewServer(h)
 	t.Cleanup(f.front.Close)
 	return f

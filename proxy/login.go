@@ -24,12 +24,6 @@ var (
 	errBodyTooLarge  = errors.New("body too large")
 )
 
-type loginResponse struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int64  `json:"expires_in"`
-}
-
 // hashSlots bounds the password hashes that run at once. An argon2id hash
 // of the default cost takes 19 MiB and tens of milliseconds of a CPU, so a
 // flood of logins queues, briefly, and is then refused, rather than
@@ -83,6 +77,7 @@ type login struct {
 	current  Current
 	slots    *hashSlots
 	throttle Throttle // nil: not throttled
+	sessions Sessions // nil: no refresh tokens
 	trusted  config.Networks
 	metrics  *Metrics
 }
@@ -145,19 +140,20 @@ func (l *login) decide(w http.ResponseWriter, r *http.Request) verdict {
 			return refused(ruleLogin, storeUnavailable(err))
 		}
 	}
+	if l.sessions != nil {
+		tok, err := l.sessions.Start(r.Context(), user, s.Issuer)
+		if err != nil {
+			return refused(ruleLogin, sessionRefusal(err))
+		}
+		m.logins.WithLabelValues("ok").Inc()
+		return answerTokens(ruleLogin, user.ID, tok.Access, &tok)
+	}
 	issued, err := s.Issuer.Issue(user.ID, user.TokenClaims(), 0)
 	if err != nil {
 		return refused(ruleLogin, internalError(fmt.Errorf("issuing a token: %w", err)))
 	}
 	m.logins.WithLabelValues("ok").Inc()
-	return passed(ruleLogin, user.ID, false, func(w http.ResponseWriter) {
-		w.Header().Set("Pragma", "no-cache")
-		writeJSON(w, http.StatusOK, loginResponse{
-			AccessToken: issued.Token,
-			TokenType:   "bearer",
-			ExpiresIn:   int64(s.Issuer.TTL().Seconds()),
-		})
-	})
+	return answerTokens(ruleLogin, user.ID, issued, nil)
 }
 
 // readCredentials reads username and password from a JSON object or a form

@@ -64,7 +64,8 @@ func TestLogin(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &got); err != nil {
 				t.Fatal(err)
 			}
-			if len(got) != 3 || got["token_type"] != "bearer" || got["expires_in"] != float64(3600) {
+			if len(got) != 5 || got["token_type"] != "bearer" || got["expires_in"] != float64(3600) ||
+				got["refresh_expires_in"] != float64(604800) || len(got["refresh_token"].(string)) < 43 {
 				t.Errorf("body = %s", body)
 			}
 			v, _ := auth.NewVerifier(mustKeys(t), auth.VerifierOptions{Issuer: "authgate"})
@@ -271,6 +272,8 @@ type blockingUsers struct {
 	running atomic.Int32
 	most    atomic.Int32
 }
+
+func (b *blockingUsers) Lookup(string) (auth.User, bool) { return auth.User{}, false }
 
 func (b *blockingUsers) Authenticate(ctx context.Context, username, password string) (auth.User, error) {
 	n := b.running.Add(1)

@@ -15,12 +15,14 @@ import (
 // Metrics are authgate's Prometheus metrics, on a registry of their own
 // (never the global one), served by the admin listener.
 type Metrics struct {
-	Registry  *prometheus.Registry
-	requests  *prometheus.CounterVec
-	duration  *prometheus.HistogramVec
-	decisions *prometheus.CounterVec
-	logins    *prometheus.CounterVec
-	failures  *prometheus.CounterVec
+	Registry    *prometheus.Registry
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	decisions   *prometheus.CounterVec
+	logins      *prometheus.CounterVec
+	failures    *prometheus.CounterVec
+	refreshes   *prometheus.CounterVec
+	revocations *prometheus.CounterVec
 }
 
 // NewMetrics creates and registers the metrics, with the Go runtime and
@@ -50,7 +52,15 @@ func NewMetrics() *Metrics {
 			Help: "Presented tokens that failed verification, by reason.",
 		}, []string{"reason"}),
 	}
-	m.Registry.MustRegister(m.requests, m.duration, m.decisions, m.logins, m.failures,
+	m.refreshes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "authgate_refreshes_total",
+		Help: "Refresh-token exchanges by result (ok, reused: the session was ended, invalid).",
+	}, []string{"result"})
+	m.revocations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "authgate_revocations_total",
+		Help: "Revocations made by logouts and refresh-token reuse, by kind (token, session, subject).",
+	}, []string{"kind"})
+	m.Registry.MustRegister(m.requests, m.duration, m.decisions, m.logins, m.failures, m.refreshes, m.revocations,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -92,6 +102,20 @@ func (m *Metrics) WatchKeySets(sets []*auth.RemoteKeySet) {
 		refreshes: prometheus.NewDesc("authgate_jwks_refreshes_total",
 			"Fetches of the issuer's key set, by result.", []string{"issuer", "result"}, nil),
 	})
+}
+
+// WatchRevocations reports, at each scrape, how long ago the local copy of
+// the revocation state was last confirmed against the store
+// (authgate_revocation_state_age_seconds) and how many confirmations failed
+// (authgate_store_sync_errors_total).
+func (m *Metrics) WatchRevocations(age func() time.Duration, failures func() uint64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "authgate_revocation_state_age_seconds",
+		Help: "Seconds since the local copy of the revocation state was last confirmed against the state store.",
+	}, func() float64 { return age().Seconds() }), prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "authgate_store_sync_errors_total",
+		Help: "Confirmations of the revocation state that failed: the state store was unreachable or answered an error.",
+	}, func() float64 { return float64(failures()) }))
 }
 
 type keySetCollector struct {

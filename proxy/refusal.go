@@ -28,6 +28,8 @@ const (
 	msgInternal           = "Internal error"
 	msgTooManyLogins      = "Too many login attempts"
 	msgUnavailable        = "Service unavailable"
+	msgRevoked            = "Token has been revoked"
+	msgInvalidRefresh     = "Invalid refresh token"
 )
 
 // realm is the WWW-Authenticate challenge of every 401.
@@ -74,11 +76,16 @@ func methodNotAllowed(allow string) *Refusal {
 
 // forFrontProxy returns the refusal as a forward-auth answer: front proxies
 // take only 200, 401 and 403 from an auth request (nginx turns anything else
-// into a 500), so any other status becomes 403 Forbidden; and X-Auth-Error
-// repeats the message for those that drop the body.
+// into a 500), so any other status becomes 403 Forbidden (a 503 keeps its
+// "Service unavailable"); and X-Auth-Error repeats the message for those
+// that drop the body.
 func (ref *Refusal) forFrontProxy() *Refusal {
 	out := *ref
-	if out.Status != http.StatusUnauthorized && out.Status != http.StatusForbidden {
+	switch out.Status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+	case http.StatusServiceUnavailable:
+		out.Status = http.StatusForbidden // the message still says why
+	default:
 		out.Status, out.Message = http.StatusForbidden, msgForbidden
 	}
 	out.frontProxy = true

@@ -23,8 +23,12 @@ func addRoutes(mux *http.ServeMux, o Options) {
 	cfg, m, cur := o.Config, o.Metrics, o.Current
 	headers := NewIdentityHeaders(cfg.ClaimHeaders, cfg.Preset.Family, cfg.ClaimsHeader)
 
-	l := &login{current: cur, slots: newHashSlots(cfg.LoginConcurrency), throttle: o.Throttle, trusted: cfg.TrustedProxies, metrics: m}
+	l := &login{current: cur, slots: newHashSlots(cfg.LoginConcurrency), throttle: o.Throttle, sessions: o.Sessions, trusted: cfg.TrustedProxies, metrics: m}
 	mux.Handle(cfg.LoginPath, m.instrument("login", decided(m, l.decide)))
+	rf := &refresh{current: cur, sessions: o.Sessions, metrics: m}
+	mux.Handle(cfg.RefreshPath, m.instrument("refresh", decided(m, rf.decide)))
+	lo := &logout{current: cur, sessions: o.Sessions, revoker: o.Revoker, issuer: cfg.Issuer, metrics: m}
+	mux.Handle(cfg.LogoutPath, m.instrument("logout", decided(m, lo.decide)))
 	mux.Handle(cfg.MePath, m.instrument("me", decided(m, handleMe(cur))))
 	fa := &forwardAuth{current: cur, headers: headers, verifyPath: cfg.VerifyPath, source: cfg.ForwardAuthSource}
 	verify := m.instrument("verify", decided(m, fa.decide))

@@ -26,6 +26,8 @@ type Options struct {
 	Logger    zerolog.Logger
 	Current   Current
 	Throttle  Throttle          // nil: logins are not throttled
+	Sessions  Sessions          // nil: no refresh tokens; /refresh is not found
+	Revoker   Revoker           // nil: revocation is off; /logout is not found
 	Metrics   *Metrics          // nil: a fresh set
 	Transport http.RoundTripper // nil: NewTransport(Config.UpstreamTimeout)
 }
@@ -51,6 +53,7 @@ type Current interface {
 // loads. A wrong username or password is auth.ErrInvalidCredentials.
 type Users interface {
 	Authenticate(ctx context.Context, username, password string) (auth.User, error)
+	Lookup(username string) (auth.User, bool) // a refresh re-reads its user
 }
 
 // NewServer returns the handler of authgate's main listener.

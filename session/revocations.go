@@ -76,6 +76,7 @@ type Revocations struct {
 	revision  string           // of the store when entries were loaded; "" forces a load
 	confirmed time.Time        // of the last successful confirmation
 	extended  time.Time        // when the marker's TTL was last extended
+	failures  uint64           // confirmations that failed
 }
 
 type entry struct {
@@ -339,6 +340,13 @@ func (r *Revocations) Age() time.Duration {
 	return r.o.Now().Sub(r.confirmed)
 }
 
+// Failures counts the confirmations that failed, for metrics.
+func (r *Revocations) Failures() uint64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.failures
+}
+
 // Run keeps the local copy current until ctx is done: it subscribes to the
 // store's revocations (again after each failure) and confirms the copy
 // every Poll. A failed confirmation is logged once per outage.
@@ -357,6 +365,11 @@ func (r *Revocations) Run(ctx context.Context) {
 				Msg("cannot confirm the revocation state; authgate's own tokens are refused once it is older than the max staleness")
 		case err == nil && failing != nil:
 			r.o.Logger.Info().Msg("the revocation state is confirmed again")
+		}
+		if err != nil {
+			r.mu.Lock()
+			r.failures++
+			r.mu.Unlock()
 		}
 		failing = err
 		select {

@@ -60,6 +60,7 @@ type record struct {
 
 // Tokens are what a login or a refresh answers.
 type Tokens struct {
+	Subject        string // the user's id
 	Access         auth.Issued
 	Refresh        string
 	RefreshExpires time.Time
@@ -74,10 +75,11 @@ type UserSource interface {
 // Start starts a session for u, who just logged in, and issues its first
 // access and refresh tokens with is.
 func (s *Sessions) Start(ctx context.Context, u auth.User, is *auth.Issuer) (Tokens, error) {
-	epoch := s.rev.Epoch()
-	if epoch == "" {
-		return Tokens{}, errStale
+	// A token issued while the copy is stale would be refused at once.
+	if err := s.rev.Ready(); err != nil {
+		return Tokens{}, err
 	}
+	epoch := s.rev.Epoch()
 	now := s.now()
 	rec := record{
 		SID: epoch + "." + random(16), Sub: u.ID, Username: u.Username, Password: digest(u.Password),
@@ -103,7 +105,7 @@ func (s *Sessions) issue(ctx context.Context, rec record, u auth.User, is *auth.
 	if err != nil {
 		return Tokens{}, err
 	}
-	return Tokens{Access: access, Refresh: refresh, RefreshExpires: end}, nil
+	return Tokens{Subject: u.ID, Access: access, Refresh: refresh, RefreshExpires: end}, nil
 }
 
 // Refresh spends a refresh token and returns the session's next pair, with

@@ -161,6 +161,9 @@ func runToken(_ context.Context, args []string, env *cmdEnv) error {
 	if err != nil {
 		return fmt.Errorf("token: cannot mint: %w", err)
 	}
+	if h := cfg.RevocationHorizon(); cfg.RevocationOn() && *ttl > h {
+		return fmt.Errorf("token: --ttl %v is longer than a revocation lasts (%v, the longest of AUTHGATE_TOKEN_TTL, AUTHGATE_REFRESH_TTL and AUTHGATE_MAX_TOKEN_LIFETIME, plus the clock skew); raise AUTHGATE_MAX_TOKEN_LIFETIME to mint longer-lived tokens", *ttl, h)
+	}
 	issued, err := issuer.Issue(*sub, extra, *ttl)
 	if err != nil {
 		return fmt.Errorf("token: %w", err)

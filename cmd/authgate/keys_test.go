@@ -84,29 +84,55 @@ func TestServeWithPrivateKey(t *testing.T) {
 // its own: readiness waits for the issuer's keys, /login is 404, `authgate
 // token` explains, forward-auth accepts the issuer's tokens, and metrics
 // report the key set.
-func TestTrustedIssuerOnly(t *testing.T) {
+// testIdP is an OIDC identity provider on loopback: discovery and a JWKS
+// with one ES256 key, answering 503 until up is set.
+type testIdP struct {
+	URL  string
+	up   atomic.Bool
+	key  *ecdsa.PrivateKey
+	kid  string
+	http *httptest.Server
+}
+
+func newTestIdP(t *testing.T) *testIdP {
+	t.Helper()
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	pub, _ := ec.PublicKey.Bytes()
-	kid := "idp-key-1"
+	p := &testIdP{key: ec, kid: "idp-key-1"}
 	jwks, _ := json.Marshal(map[string]any{"keys": []map[string]string{{
-		"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig",
+		"kty": "EC", "crv": "P-256", "kid": p.kid, "use": "sig",
 		"x": base64.RawURLEncoding.EncodeToString(pub[1:33]), "y": base64.RawURLEncoding.EncodeToString(pub[33:]),
 	}}})
-	var up atomic.Bool
-	var idp *httptest.Server
-	idp = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !up.Load() {
+	p.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !p.up.Load() {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 			return
 		}
 		switch r.URL.Path {
 		case "/.well-known/openid-configuration":
-			json.NewEncoder(w).Encode(map[string]string{"issuer": idp.URL, "jwks_uri": idp.URL + "/keys"})
+			json.NewEncoder(w).Encode(map[string]string{"issuer": p.URL, "jwks_uri": p.URL + "/keys"})
 		case "/keys":
 			w.Write(jwks)
 		}
 	}))
-	defer idp.Close()
+	p.URL = p.http.URL
+	t.Cleanup(p.http.Close)
+	return p
+}
+
+// mint signs a token of the IdP for sub, valid for a minute.
+func (p *testIdP) mint(sub string) string {
+	tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
+		"iss": p.URL, "sub": sub, "preferred_username": "svc", "exp": time.Now().Add(time.Minute).Unix(),
+	})
+	tok.Header["kid"] = p.kid
+	signed, _ := tok.SignedString(p.key)
+	return signed
+}
+
+func TestTrustedIssuerOnly(t *testing.T) {
+	idp := newTestIdP(t)
+	up := &idp.up
 	env := []string{"AUTHGATE_TRUSTED_ISSUERS=" + idp.URL, "AUTHGATE_JWKS_MIN_REFRESH_INTERVAL=1s", "AUTHGATE_JWKS_REFRESH_INTERVAL=1s"}
 
 	in := start(t, nil, env...)
@@ -123,11 +149,7 @@ func TestTrustedIssuerOnly(t *testing.T) {
 	up.Store(true)
 	waitReady(t, in)
 
-	tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
-		"iss": idp.URL, "sub": "svc-1", "preferred_username": "svc", "exp": time.Now().Add(time.Minute).Unix(),
-	})
-	tok.Header["kid"] = kid
-	signed, _ := tok.SignedString(ec)
+	signed := idp.mint("svc-1")
 	req, _ := http.NewRequest("GET", in.addr+"/auth/api/x", nil)
 	req.Header.Set("Authorization", "Bearer "+signed)
 	resp, err := http.DefaultClient.Do(req)

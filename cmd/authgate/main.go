@@ -53,6 +53,7 @@ func commands() []command {
 		{"token", "mint a token with the configured key, for scripts and tests", runToken},
 		{"jwks", "print the public JWKS of the configured keys", runJWKS},
 		{"explain", "show which rule decides a request, why, and what the upstream receives", runExplain},
+		{"revoke", "revoke tokens and sessions in the shared store: --sub, --sid or --jti with --until", runRevoke},
 		{"healthcheck", "probe the admin listener; exit status for Docker HEALTHCHECK", runHealthcheck},
 		{"version", "print the version", runVersion},
 	}

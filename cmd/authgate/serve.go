@@ -19,6 +19,7 @@ import (
 	"github.com/authgate/authgate/config"
 	"github.com/authgate/authgate/policy"
 	"github.com/authgate/authgate/proxy"
+	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/state"
 	"github.com/authgate/authgate/throttle"
 )
@@ -42,15 +43,16 @@ func runServe(ctx context.Context, args []string, env *cmdEnv) error {
 // app is authgate's parts, wired from a Config. The Snapshot in current is
 // what a reload replaces; the rest lives as long as the process.
 type app struct {
-	cfg       config.Config
-	logger    zerolog.Logger
-	remote    []*auth.RemoteKeySet
-	users     *auth.Users // fixed users (the demo's) instead of AUTHGATE_USERS_FILE
-	current   atomic.Pointer[proxy.Snapshot]
-	loadedSum [sha256.Size]byte // of the files as the first load read them
-	store     state.Store       // sessions, revocations and login counters
-	metrics   *proxy.Metrics
-	handler   http.Handler
+	cfg         config.Config
+	logger      zerolog.Logger
+	remote      []*auth.RemoteKeySet
+	users       *auth.Users // fixed users (the demo's) instead of AUTHGATE_USERS_FILE
+	current     atomic.Pointer[proxy.Snapshot]
+	loadedSum   [sha256.Size]byte    // of the files as the first load read them
+	store       state.Store          // sessions, revocations and login counters
+	revocations *session.Revocations // nil while revocation is off
+	metrics     *proxy.Metrics
+	handler     http.Handler
 }
 
 // build loads keys, users and rules and wires the handler. users, when not
@@ -61,6 +63,21 @@ func build(cfg config.Config, logger zerolog.Logger, users *auth.Users) (*app, e
 		return nil, err
 	}
 	a := &app{cfg: cfg, logger: logger, remote: remote, users: users, metrics: proxy.NewMetrics()}
+	if a.store, err = openStore(cfg, logger); err != nil {
+		return nil, err
+	}
+	if cfg.RevocationOn() {
+		_, shared := a.store.(*state.Redis)
+		a.revocations = session.NewRevocations(a.store, session.RevocationOptions{
+			Issuer: cfg.Issuer, Horizon: cfg.RevocationHorizon(), MaxStaleness: cfg.StoreMaxStaleness,
+			Shared: shared, Logger: logger,
+		})
+		// A first confirmation now, so that the first requests need not
+		// wait for serve's loop; a Redis that is down is not an error here.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = a.revocations.Sync(ctx)
+		cancel()
+	}
 	a.loadedSum = contentSum(a.files())
 	s, err := a.load()
 	if err != nil {
@@ -73,15 +90,20 @@ func build(cfg config.Config, logger zerolog.Logger, users *auth.Users) (*app, e
 	case s.Users == nil:
 		logger.Warn().Msg("AUTHGATE_USERS_FILE is not set: /login refuses every login")
 	}
-	if a.store, err = openStore(cfg, logger); err != nil {
-		return nil, err
-	}
 	th := throttle.New(a.store, throttle.Options{
 		MaxFailures: cfg.LoginMaxFailures, MaxFailuresPerIP: cfg.LoginMaxFailuresPerIP,
 		Window: cfg.LoginWindow, Lockout: cfg.LoginLockout,
 	})
 	a.metrics.WatchKeySets(remote)
-	a.handler = proxy.NewServer(proxy.Options{Config: cfg, Logger: logger, Current: &a.current, Throttle: th, Metrics: a.metrics})
+	o := proxy.Options{Config: cfg, Logger: logger, Current: &a.current, Throttle: th, Metrics: a.metrics}
+	if a.revocations != nil {
+		o.Revoker = a.revocations
+		a.metrics.WatchRevocations(a.revocations.Age, a.revocations.Failures)
+		if cfg.RefreshTTL > 0 && s.Issuer != nil {
+			o.Sessions = session.NewSessions(a.store, a.revocations, cfg.RefreshTTL, nil)
+		}
+	}
+	a.handler = proxy.NewServer(o)
 	return a, nil
 }
 
@@ -106,6 +128,9 @@ func (a *app) load() (*proxy.Snapshot, error) {
 		return nil, err
 	}
 	s := &proxy.Snapshot{Verifier: verifier, JWKS: keys.PublicJWKS()}
+	if a.revocations != nil {
+		s.Verifier = session.NewCheckingVerifier(verifier, a.revocations)
+	}
 	if keys.Signing() != nil {
 		if s.Issuer, err = auth.NewIssuer(keys, auth.IssuerOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.TokenTTL}); err != nil {
 			return nil, err
@@ -146,6 +171,9 @@ func (a *app) ready() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	errs = append(errs, a.store.Ping(ctx))
+	if a.revocations != nil {
+		errs = append(errs, a.revocations.Ready())
+	}
 	return errors.Join(errs...)
 }
 
@@ -201,6 +229,9 @@ func serve(ctx context.Context, cfg config.Config, logger zerolog.Logger, a *app
 	defer stopFetching()
 	for _, r := range a.remote {
 		go r.Run(fetchCtx)
+	}
+	if a.revocations != nil {
+		go a.revocations.Run(fetchCtx)
 	}
 	reloaded := make(chan struct{})
 	go func() {

@@ -18,7 +18,7 @@ import (
 // Server is one redis-server process; Kill and Start stop and start it
 // again on the same port.
 type Server struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	dir  string
 	Port int
@@ -28,7 +28,7 @@ type Server struct {
 // Start runs redis-server for the test, and stops it when the test ends.
 // Without the binary the test is skipped, unless AUTHGATE_REQUIRE_REDIS is
 // set (as scripts/test.sh and CI do): then it fails.
-func Start(t *testing.T) *Server {
+func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
