@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -44,6 +46,12 @@ func (c *claims) UnmarshalJSON(data []byte) error {
 	sub, ok := m["sub"].(string)
 	if !ok || sub == "" {
 		return fmt.Errorf("%w: sub must be a non-empty string", errBadClaims)
+	}
+	// The subject goes into X-Auth-Subject as it is: it must survive as a
+	// header value unchanged, so no space at either end and no control
+	// characters (" " would reach the upstream as an empty subject).
+	if strings.TrimSpace(sub) != sub || strings.ContainsFunc(sub, unicode.IsControl) {
+		return fmt.Errorf("%w: sub has whitespace at an end or a control character", errBadClaims)
 	}
 	c.sub = sub
 	if v, found := m["iss"]; found {

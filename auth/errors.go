@@ -16,6 +16,7 @@ const (
 	ReasonMalformed    = "malformed"
 	ReasonBadAlgorithm = "bad_algorithm"
 	ReasonUnknownKey   = "unknown_key"
+	ReasonAmbiguousKey = "ambiguous_key" // no kid, and several keys take the alg
 	ReasonBadSignature = "bad_signature"
 	ReasonBadIssuer    = "bad_issuer"
 	ReasonBadAudience  = "bad_audience"

@@ -239,7 +239,10 @@ func (ks *KeySet) lookup(_ context.Context, alg, kid string) (any, error) {
 }
 
 // findKey picks the key for a token: by kid, which must accept alg; without
-// a kid, every key without one (or, failing that, every key) that accepts alg.
+// a kid, the one key without one (or, failing that, the one key of all)
+// that accepts alg. A kid-less token that more than one key could verify is
+// refused rather than tried against each: one forged token must not cost a
+// signature check per key of a set (up to 100 in a remote one).
 func findKey(byID map[string]*Key, noKid []*Key, alg, kid string) (any, error) {
 	if kid != "" {
 		k, ok := byID[kid]
@@ -255,19 +258,19 @@ func findKey(byID map[string]*Key, noKid []*Key, alg, kid string) (any, error) {
 	if len(candidates) == 0 {
 		candidates = slices.Collect(maps.Values(byID))
 	}
-	var set jwt.VerificationKeySet
+	var found []any
 	for _, k := range candidates {
 		if k.accepts(alg) {
-			set.Keys = append(set.Keys, k.verify)
+			found = append(found, k.verify)
 		}
 	}
-	switch len(set.Keys) {
+	switch len(found) {
 	case 0:
 		return nil, newTokenError(ErrInvalidToken, ReasonUnknownKey, fmt.Errorf("no %s key for a token without kid", alg))
 	case 1:
-		return set.Keys[0], nil
+		return found[0], nil
 	}
-	return set, nil
+	return nil, newTokenError(ErrInvalidToken, ReasonAmbiguousKey, fmt.Errorf("%d keys take %s and the token names no kid", len(found), alg))
 }
 
 // PublicJWKS returns the JSON Web Key Set (RFC 7517) of the set's public

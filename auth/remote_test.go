@@ -544,3 +544,56 @@ func TestVerifierIssuersAndLifetime(t *testing.T) {
 		})
 	}
 }
+
+// TestKidlessTokensAreNotTriedAgainstEveryKey: a token without kid that
+// more than one key of its issuer takes is refused, not verified against
+// each of them; with one such key it still verifies.
+func TestKidlessTokensAreNotTriedAgainstEveryKey(t *testing.T) {
+	a, b := signingKey(t, "rsa", ""), signingKey(t, "rsa2", "")
+	two, one := newIdP(t, a, b), newIdP(t, a)
+	clk := newClock()
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name   string
+		idp    *idp
+		reason string
+	}{
+		{"two RSA keys", two, ReasonAmbiguousKey},
+		{"one RSA key", one, ""},
+	} {
+		r, _ := NewRemoteKeySet(tt.idp.srv.URL, tt.idp.srv.URL+"/jwks", remoteOpts(clk))
+		if err := r.refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		v := remoteVerifier(t, VerifierOptions{}, r)
+		_, err := v.Verify(ctx, mint(t, a.sign, "RS256", nil, map[string]any{"iss": tt.idp.srv.URL}))
+		if tt.reason == "" && err != nil || tt.reason != "" && reasonOf(err) != tt.reason {
+			t.Errorf("%s: a token without kid = %v, want reason %q", tt.name, err, tt.reason)
+		}
+		if _, err := v.Verify(ctx, mint(t, a.sign, "RS256", map[string]any{"kid": a.ID}, map[string]any{"iss": tt.idp.srv.URL})); err != nil {
+			t.Errorf("%s: the same token with its kid = %v", tt.name, err)
+		}
+	}
+	// authgate's own secret, beside rotation keys that have kids, still
+	// verifies the kid-less tokens it signs.
+	secret, _ := NewHMACKey([]byte(testSecret))
+	ks, err := NewKeySet(secret, mustPublic(t, a), mustPublic(t, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, _ := NewIssuer(ks, IssuerOptions{Issuer: "authgate", TTL: time.Hour})
+	issued, _ := is.Issue("1", nil, 0)
+	own, _ := NewVerifier(ks, VerifierOptions{Issuer: "authgate"})
+	if _, err := own.Verify(ctx, issued.Token); err != nil {
+		t.Errorf("the own secret's kid-less token beside rotation keys: %v", err)
+	}
+}
+
+func mustPublic(t *testing.T, k *Key) *Key {
+	t.Helper()
+	pub, err := newPublicKey(k.verify, k.Alg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}

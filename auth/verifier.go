@@ -234,6 +234,17 @@ func (v *Verifier) checkHeader(raw string) (alg, kid string, err error) {
 	if err != nil {
 		return bad(ReasonMalformed, "header: %v", err)
 	}
+	// {"alg":"HS256","ALG":"none"}: authgate and golang-jwt read "alg", but
+	// a parser that folds case (encoding/json into a struct) may read the
+	// other. The header is small and fixed: no two members may fold alike.
+	seen := make(map[string]string, len(h))
+	for name := range h {
+		folded := strings.ToLower(name)
+		if other, dup := seen[folded]; dup {
+			return bad(ReasonMalformed, "header members %q and %q differ only in case", other, name)
+		}
+		seen[folded] = name
+	}
 	alg, _ = h["alg"].(string)
 	if !slices.Contains(v.algs, alg) {
 		return bad(ReasonBadAlgorithm, "alg %q is not one of %v", alg, v.algs)

@@ -152,18 +152,11 @@ func (fa *forwardAuth) fromOriginal(r *http.Request) (original, bool, error) {
 	}
 	o := original{method: method}
 	if hasURL {
-		u, err := url.Parse(full)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		host, path, err := splitFullURL(full)
+		if err != nil {
 			return original{}, false, errBadOriginal
 		}
-		target := u.EscapedPath()
-		if target == "" {
-			target = "/"
-		}
-		if o.path, _, err = ParseTarget(target); err != nil {
-			return original{}, false, errBadOriginal
-		}
-		o.host = u.Host
+		o.host, o.path = host, path
 	}
 	if hasURI {
 		path, _, err := ParseTarget(uri)
@@ -176,6 +169,38 @@ func (fa *forwardAuth) fromOriginal(r *http.Request) (original, bool, error) {
 		o.path = path
 	}
 	return o, true, nil
+}
+
+// splitFullURL reads an absolute http(s) URL (ingress-nginx's
+// X-Original-URL) as its host and canonical path. Everything after the
+// authority is held to the rules of a request target (ParseTarget): a
+// fragment, a backslash, an encoded slash or a dot segment is refused
+// here as on the request line, rather than dropped or cleaned by a URL
+// parser and then decided as some other path.
+func splitFullURL(full string) (host, path string, err error) {
+	scheme, rest, ok := strings.Cut(full, "://")
+	if !ok || !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
+		return "", "", errBadOriginal
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority, target := rest[:end], rest[end:]
+	u, err := url.Parse(scheme + "://" + authority)
+	if err != nil || u.Host == "" || u.User != nil || u.Host != authority {
+		return "", "", errBadOriginal
+	}
+	switch {
+	case target == "":
+		target = "/"
+	case target[0] == '?':
+		target = "/" + target
+	}
+	if path, _, err = ParseTarget(target); err != nil {
+		return "", "", errBadOriginal
+	}
+	return u.Host, path, nil
 }
 
 // fromPath reads the path after the verify path: /auth/admin/x asks about

@@ -59,18 +59,26 @@ func (ih *IdentityHeaders) isIdentity(name string) bool {
 	return strings.HasPrefix(n, config.IdentityPrefix) || ih.names[n]
 }
 
-// strip deletes every identity header from h (request headers or trailers).
+// methodOverrides are the headers with which frameworks (Rails, Symfony,
+// Express's method-override, some Java stacks) let a request claim another
+// method: a rule that allows GET but not DELETE would not hold against them.
+var methodOverrides = map[string]bool{"x-http-method-override": true, "x-http-method": true, "x-method-override": true}
+
+// strip deletes every identity header and method-override header from h
+// (request headers or trailers), in any case and in their "_" and "."
+// spellings.
 func (ih *IdentityHeaders) strip(h http.Header) {
 	for name := range h {
-		if ih.isIdentity(name) {
+		if ih.isIdentity(name) || methodOverrides[config.NormalizeHeaderName(name)] {
 			delete(h, name)
 		}
 	}
 }
 
 // Set writes the identity headers of id into h. A claim that is absent or
-// null sets nothing. A claim whose value cannot be a header value (it holds
-// control characters) sets nothing either, and its name is returned.
+// null sets nothing. A claim whose value would not arrive unchanged as a
+// header value (empty, whitespace at an end, control characters) sets
+// nothing either, and its name is returned.
 func (ih *IdentityHeaders) Set(h http.Header, id auth.Identity) (skipped []string) {
 	for _, m := range ih.mapping {
 		v, ok := id.Claim(m.Claim)
@@ -119,6 +127,12 @@ func headerValue(v any) (string, bool) {
 			return "", false
 		}
 		s = string(b)
+	}
+	// A header value must arrive as it is: an empty one or one with
+	// whitespace at an end would be read as something else (parsers trim
+	// it), and control characters are not allowed at all.
+	if s == "" || strings.TrimSpace(s) != s {
+		return "", false
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {

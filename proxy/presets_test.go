@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -91,5 +92,32 @@ func TestClaimsHeader(t *testing.T) {
 	g.do(t, req)
 	if got, _ := g.backend.take(t); got.Header.Get("X-Auth-Claims") != "" {
 		t.Error("X-Auth-Claims sent without AUTHGATE_CLAIMS_HEADER")
+	}
+}
+
+// TestClaimsThatAreNoHeaderValues: a claim that would not arrive unchanged
+// as a header value is omitted (and the log says which), never sent blank
+// or trimmed; the client's copy of the header is stripped all the same.
+func TestClaimsThatAreNoHeaderValues(t *testing.T) {
+	f := newFixture(t, true, "AUTHGATE_CLAIM_HEADERS=sub=X-Auth-Subject,email=X-Auth-Email,name=X-Auth-Name,team=X-Auth-Team,ok=X-Auth-Ok")
+	req := f.request(t, "GET", "/x", nil)
+	req.Header.Set("Authorization", "Bearer "+f.token(t, map[string]any{
+		"email": "", "name": " bob ", "team": "a\r\nX-Evil: 1", "ok": "fine value",
+	}, 0))
+	req.Header.Set("X-Auth-Email", "mallory@example.com")
+	if resp, body := f.do(t, req); resp.StatusCode != 200 {
+		t.Fatalf("status %d %s", resp.StatusCode, body)
+	}
+	got, _ := f.backend.take(t)
+	for _, name := range []string{"X-Auth-Email", "X-Auth-Name", "X-Auth-Team", "X-Evil"} {
+		if v, ok := got.Header[name]; ok {
+			t.Errorf("the upstream got %s: %q, want it omitted", name, v)
+		}
+	}
+	if got.Header.Get("X-Auth-Ok") != "fine value" || got.Header.Get("X-Auth-Subject") != "1" {
+		t.Errorf("the good claims: %v", got.Header)
+	}
+	if logs := f.logs.String(); !strings.Contains(logs, `"claims":["email","name","team"]`) {
+		t.Errorf("the log does not name the omitted claims:\n%s", logs)
 	}
 }

@@ -3,8 +3,11 @@ package proxy
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/authgate/authgate/config"
 )
 
 func TestProxyDecisions(t *testing.T) {
@@ -333,5 +336,37 @@ func TestUpstreamResponseHeadersPassThrough(t *testing.T) {
 	resp, _ := f.do(t, f.request(t, "GET", "/teapot", nil))
 	if resp.StatusCode != 418 || resp.Header.Get("X-From-App") != "yes" {
 		t.Errorf("= %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// TestMethodOverridesNeverReachTheUpstream: a rule that allows GET cannot be
+// turned into a DELETE by a header the upstream's framework honours, on a
+// protected path or a public one, in any spelling, as a trailer too.
+func TestMethodOverridesNeverReachTheUpstream(t *testing.T) {
+	f := newFixture(t, true, "AUTHGATE_PUBLIC_PATHS=/public/*")
+	spellings := []string{"X-HTTP-Method-Override", "x-http-method", "X-Method-Override", "X_HTTP_Method_Override", "X.Http.Method"}
+	for _, path := range []string{"/api/items", "/public/items"} {
+		req := f.request(t, "GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+f.token(t, nil, 0))
+		for _, name := range spellings {
+			req.Header[name] = []string{"DELETE"}
+		}
+		if resp, body := f.do(t, req); resp.StatusCode != 200 {
+			t.Fatalf("GET %s = %d %s", path, resp.StatusCode, body)
+		}
+		got, _ := f.backend.take(t)
+		for name, v := range got.Header {
+			if methodOverrides[config.NormalizeHeaderName(name)] || slices.Contains(v, "DELETE") {
+				t.Errorf("GET %s: the upstream got %s: %v", path, name, v)
+			}
+		}
+	}
+	resp, body := f.raw(t, "POST /public/upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTrailer: X-HTTP-Method-Override\r\nConnection: close\r\n\r\n"+
+		"2\r\nhi\r\n0\r\nX-HTTP-Method-Override: DELETE\r\n\r\n")
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d %s", resp.StatusCode, body)
+	}
+	if got, _ := f.backend.take(t); got.Trailer.Get("X-HTTP-Method-Override") != "" {
+		t.Errorf("a method override arrived as a trailer: %v", got.Trailer)
 	}
 }

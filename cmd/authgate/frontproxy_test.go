@@ -207,6 +207,7 @@ func (a *appServer) take() ([]*http.Request, []string) {
 var spoofed = [][2]string{
 	{"X-Auth-User", "mallory"}, {"x-auth-roles", "admin"}, {"X-Auth_User", "mallory"},
 	{"X-Auth.User", "mallory"}, {"X-AUTH-SUBJECT", "0"}, {"X-Auth-Claims", "e30"},
+	{"X-HTTP-Method-Override", "DELETE"}, {"x-http-method", "DELETE"}, {"X-Method-Override", "DELETE"},
 }
 
 func TestFrontProxies(t *testing.T) {
@@ -269,6 +270,9 @@ func TestFrontProxies(t *testing.T) {
 				r := got[0]
 				for name, values := range r.Header {
 					n := config.NormalizeHeaderName(name)
+					if strings.Contains(n, "method") {
+						t.Errorf("%s: the app got a method override %s: %q", what, name, values)
+					}
 					if !strings.HasPrefix(n, "x-auth-") {
 						continue
 					}
