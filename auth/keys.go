@@ -233,7 +233,11 @@ func (ks *KeySet) Algorithms() []string { return slices.Clone(ks.algs) }
 // Len returns the number of keys.
 func (ks *KeySet) Len() int { return len(ks.byID) + len(ks.noKid) }
 
-// lookup returns the verification key(s) for a token's alg and kid.
+// generation is always 0: a KeySet never changes (a reload builds another,
+// and another Verifier).
+func (ks *KeySet) generation() uint64 { return 0 }
+
+// lookup returns the verification key for a token's alg and kid.
 func (ks *KeySet) lookup(_ context.Context, alg, kid string) (any, error) {
 	return findKey(ks.byID, ks.noKid, alg, kid)
 }

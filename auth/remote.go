@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -63,6 +65,8 @@ type RemoteKeySet struct {
 	inflight  *fetchCall
 	refreshes uint64
 	failures  uint64
+	digest    [sha256.Size]byte // of the JWKS document the keys came from
+	gen       atomic.Uint64     // bumped whenever the document changes
 }
 
 type fetchCall struct {
@@ -247,8 +251,12 @@ func (r *RemoteKeySet) refreshShared(ctx context.Context, force bool) error {
 // refresh is a scheduled refresh, shared with any lookup's.
 func (r *RemoteKeySet) refresh(ctx context.Context) error { return r.refreshShared(ctx, true) }
 
+// generation changes whenever a fetch brings another JWKS document: the
+// cached verifications of the old keys are then void.
+func (r *RemoteKeySet) generation() uint64 { return r.gen.Load() }
+
 func (r *RemoteKeySet) fetchAndStore(ctx context.Context) error {
-	keys, maxAge, err := r.fetch(ctx)
+	keys, digest, maxAge, err := r.fetch(ctx)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err != nil {
@@ -270,14 +278,20 @@ func (r *RemoteKeySet) fetchAndStore(ctx context.Context) error {
 		}
 	}
 	r.byID, r.noKid = byID, noKid
+	if digest != r.digest {
+		r.digest = digest
+		r.gen.Add(1)
+	}
 	r.loaded, r.fetchedAt, r.maxAge, r.lastErr = true, r.o.Now(), maxAge, nil
 	r.refreshes++
 	r.o.Logger.Info().Int("keys", len(keys)).Str("jwks_url", r.jwksURL).Msg("issuer key set loaded")
 	return nil
 }
 
-// fetch discovers the JWKS URL if needed and reads the key set.
-func (r *RemoteKeySet) fetch(ctx context.Context) ([]*Key, time.Duration, error) {
+// fetch discovers the JWKS URL if needed and reads the key set, with a
+// digest of the document.
+func (r *RemoteKeySet) fetch(ctx context.Context) ([]*Key, [sha256.Size]byte, time.Duration, error) {
+	var none [sha256.Size]byte
 	ctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
 	defer cancel()
 	r.mu.Lock()
@@ -286,7 +300,7 @@ func (r *RemoteKeySet) fetch(ctx context.Context) ([]*Key, time.Duration, error)
 	if jwksURL == "" {
 		u, err := r.discover(ctx)
 		if err != nil {
-			return nil, 0, err
+			return nil, none, 0, err
 		}
 		r.mu.Lock()
 		r.jwksURL, jwksURL = u, u
@@ -294,19 +308,19 @@ func (r *RemoteKeySet) fetch(ctx context.Context) ([]*Key, time.Duration, error)
 	}
 	body, header, err := r.get(ctx, jwksURL)
 	if err != nil {
-		return nil, 0, err
+		return nil, none, 0, err
 	}
 	keys, skipped, err := parseJWKS(body)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %v", jwksURL, err)
+		return nil, none, 0, fmt.Errorf("%s: %v", jwksURL, err)
 	}
 	if len(skipped) > 0 {
 		r.o.Logger.Debug().Strs("skipped", skipped).Msg("keys in the set that authgate does not verify with")
 	}
 	if len(keys) == 0 {
-		return nil, 0, fmt.Errorf("%s: the JWK Set holds no signature keys", jwksURL)
+		return nil, none, 0, fmt.Errorf("%s: the JWK Set holds no signature keys", jwksURL)
 	}
-	return keys, maxAge(header.Get("Cache-Control")), nil
+	return keys, sha256.Sum256(body), maxAge(header.Get("Cache-Control")), nil
 }
 
 // discover reads the OIDC discovery document, which must name the same

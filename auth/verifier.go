@@ -61,12 +61,15 @@ type VerifierOptions struct {
 	Audience    string          // when set, aud must contain it, whatever the issuer
 	Leeway      time.Duration   // clock skew allowed on exp, nbf and iat
 	MaxLifetime time.Duration   // when set, exp - iat may not exceed it (and iat is required)
+	Cache       *TokenCache     // nil: every token is verified in full
 	Now         func() time.Time
 }
 
-// keySource finds the key for a token of one issuer.
+// keySource finds the key for a token of one issuer. Its generation
+// changes whenever its keys do, which voids the cache entries it verified.
 type keySource interface {
 	lookup(ctx context.Context, alg, kid string) (any, error)
+	generation() uint64
 }
 
 // trusted is one issuer: where its keys come from and the golang-jwt parser
@@ -86,12 +89,18 @@ type Verifier struct {
 	only        *trusted // the one issuer, when there is one: no need to peek at iss
 	algs        []string // every algorithm any issuer accepts
 	maxLifetime time.Duration
+	leeway      time.Duration
+	now         func() time.Time
+	cache       *TokenCache // nil: none
 }
 
 // NewVerifier returns a Verifier for authgate's own keys (ks, may be nil or
 // empty when authgate only verifies external tokens) and o.Remote.
 func NewVerifier(ks *KeySet, o VerifierOptions) (*Verifier, error) {
-	v := &Verifier{issuers: map[string]*trusted{}, maxLifetime: o.MaxLifetime}
+	v := &Verifier{issuers: map[string]*trusted{}, maxLifetime: o.MaxLifetime, leeway: o.Leeway, now: o.Now, cache: o.Cache}
+	if v.now == nil {
+		v.now = time.Now
+	}
 	add := func(iss string, keys keySource, algs []string) {
 		v.issuers[iss] = &trusted{keys: keys, algs: algs, parser: jwt.NewParser(parserOptions(iss, algs, o)...)}
 		for _, a := range algs {
@@ -144,27 +153,53 @@ func parserOptions(iss string, algs []string, o VerifierOptions) []jwt.ParserOpt
 
 // Verify checks raw and returns the identity it carries. Errors match
 // ErrTokenExpired or ErrInvalidToken with errors.Is; a *TokenError gives the
-// reason.
+// reason. With a TokenCache, a token verified before and still valid is
+// answered from it; the Identity's Claims are shared and read-only.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	if len(raw) > MaxTokenBytes {
 		return Identity{}, newTokenError(ErrInvalidToken, ReasonMalformed, fmt.Errorf("token is %d bytes, over %d", len(raw), MaxTokenBytes))
 	}
+	if v.cache == nil {
+		id, _, _, _, err := v.verify(ctx, raw)
+		return id, err
+	}
+	now := v.now()
+	if id, ok := v.cache.lookup(v, raw, now); ok {
+		return id, nil
+	}
+	id, iss, gen, nbf, err := v.verify(ctx, raw)
+	if err == nil {
+		v.cache.store(v, raw, iss, gen, id, nbf, now)
+	}
+	return id, err
+}
+
+// verify is the full verification of raw. Besides the identity it returns
+// what the cache keeps: the issuer whose keys verified it, their
+// generation before the lookup, and the token's nbf.
+func (v *Verifier) verify(ctx context.Context, raw string) (Identity, *trusted, uint64, time.Time, error) {
+	fail := func(err error) (Identity, *trusted, uint64, time.Time, error) {
+		return Identity{}, nil, 0, time.Time{}, err
+	}
 	alg, kid, err := v.checkHeader(raw)
 	if err != nil {
-		return Identity{}, err
+		return fail(err)
 	}
 	iss := v.only
 	if iss == nil {
 		if iss, err = v.issuerOf(raw); err != nil {
-			return Identity{}, err
+			return fail(err)
 		}
 	}
 	if !slices.Contains(iss.algs, alg) {
-		return Identity{}, newTokenError(ErrInvalidToken, ReasonBadAlgorithm, fmt.Errorf("alg %q is not one of the issuer's %v", alg, iss.algs))
+		return fail(newTokenError(ErrInvalidToken, ReasonBadAlgorithm, fmt.Errorf("alg %q is not one of the issuer's %v", alg, iss.algs)))
 	}
+	// Read before the lookup: a refresh during it makes the entry stale,
+	// never the other way round.
+	gen := iss.keys.generation()
 	key, err := iss.keys.lookup(ctx, alg, kid)
 	if err != nil {
-		return Identity{}, err
+		return fail(err)
 	}
 	var c claims
 	tok, err := iss.parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
@@ -174,24 +209,28 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 		return key, nil
 	})
 	if err != nil {
-		return Identity{}, classify(err)
+		return fail(classify(err))
 	}
 	if !tok.Valid {
-		return Identity{}, newTokenError(ErrInvalidToken, ReasonMalformed, errors.New("token not valid"))
+		return fail(newTokenError(ErrInvalidToken, ReasonMalformed, errors.New("token not valid")))
 	}
 	if v.maxLifetime > 0 {
 		if c.iat == nil {
-			return Identity{}, newTokenError(ErrInvalidToken, ReasonBadClaims, errors.New("no iat, so the token's lifetime is unknown"))
+			return fail(newTokenError(ErrInvalidToken, ReasonBadClaims, errors.New("no iat, so the token's lifetime is unknown")))
 		}
 		if life := c.exp.Sub(c.iat.Time); life > v.maxLifetime {
-			return Identity{}, newTokenError(ErrInvalidToken, ReasonTooLongLived, fmt.Errorf("lifetime %v is over %v", life, v.maxLifetime))
+			return fail(newTokenError(ErrInvalidToken, ReasonTooLongLived, fmt.Errorf("lifetime %v is over %v", life, v.maxLifetime)))
 		}
 	}
 	id := Identity{Subject: c.sub, ID: c.jti, Issuer: c.iss, SessionID: c.sid, Claims: c.all, ExpiresAt: c.exp.Time}
 	if c.iat != nil {
 		id.IssuedAt = c.iat.Time
 	}
-	return id, nil
+	var nbf time.Time
+	if c.nbf != nil {
+		nbf = c.nbf.Time
+	}
+	return id, iss, gen, nbf, nil
 }
 
 // issuerOf reads the unverified iss of a token to pick the issuer whose keys

@@ -47,6 +47,8 @@ type Config struct {
 	TokenTTL          time.Duration  `env:"TOKEN_TTL" envDefault:"1h"`
 	ClockSkew         time.Duration  `env:"CLOCK_SKEW" envDefault:"30s"`
 	MaxTokenLifetime  time.Duration  `env:"MAX_TOKEN_LIFETIME"`
+	TokenCacheSize    int            `env:"TOKEN_CACHE_SIZE" envDefault:"10000"` // 0: no cache
+	TokenCacheTTL     time.Duration  `env:"TOKEN_CACHE_TTL" envDefault:"5m"`
 
 	// Users and access rules.
 	UsersFile         string       `env:"USERS_FILE"`
@@ -249,6 +251,12 @@ func (c *Config) validate() []error {
 	}
 	if c.ClockSkew < 0 || c.ClockSkew > 5*time.Minute {
 		bad("CLOCK_SKEW", "%v must be between 0s and 5m", c.ClockSkew)
+	}
+	if c.TokenCacheSize < 0 || c.TokenCacheSize > 1_000_000 {
+		bad("TOKEN_CACHE_SIZE", "%d must be between 0 (no cache) and 1000000", c.TokenCacheSize)
+	}
+	if c.TokenCacheTTL <= 0 || c.TokenCacheTTL > time.Hour {
+		bad("TOKEN_CACHE_TTL", "%v must be between 1ns and 1h", c.TokenCacheTTL)
 	}
 	if c.RefreshTTL < 0 {
 		bad("REFRESH_TTL", "%v must not be negative (0 turns refresh tokens off)", c.RefreshTTL)

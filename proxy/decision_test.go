@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -186,5 +188,43 @@ func TestForFrontProxy(t *testing.T) {
 		if got.Status != tt.status || got.Message != tt.message || !got.frontProxy || tt.in.frontProxy {
 			t.Errorf("forFrontProxy(%d %s) = %d %s (marked %v; the original changed: %v)", tt.in.Status, tt.in.Message, got.Status, got.Message, got.frontProxy, tt.in.frontProxy)
 		}
+	}
+}
+
+// TestCacheHitsAreDecidedAfresh: a token answered from the verified-token
+// cache is still checked against revocation and decided by the rule of
+// each request, never by what an earlier request was allowed
+// (Oathkeeper's CVE-2021-32701 cached whole decisions).
+func TestCacheHitsAreDecidedAfresh(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rules, []byte("rules:\n  - name: admin\n    paths: [\"/admin/*\"]\n    require: {roles: [admin]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, true, "AUTHGATE_RULES_FILE="+rules)
+	tok := f.token(t, map[string]any{"roles": []any{"user"}}, 0)
+	get := func(path string) int {
+		req := f.request(t, "GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, _ := f.do(t, req)
+		f.backend.take(t)
+		return resp.StatusCode
+	}
+	for range 3 {
+		if code := get("/api/x"); code != 200 {
+			t.Fatalf("GET /api/x = %d", code)
+		}
+		if code := get("/admin/x"); code != 403 {
+			t.Errorf("GET /admin/x with a cached token of a user = %d, want 403", code)
+		}
+	}
+	id, err := f.current.Load().Verifier.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.revocations.RevokeToken(context.Background(), id.Issuer, id.ID, id.ExpiresAt); err != nil {
+		t.Fatal(err)
+	}
+	if code := get("/api/x"); code != 401 {
+		t.Errorf("a cached token after its revocation = %d, want 401", code)
 	}
 }

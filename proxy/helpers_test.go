@@ -171,7 +171,12 @@ func newFixtureStore(t *testing.T, st state.Store, upstream bool, env ...string)
 	f.cfg = cfg
 	key, _ := auth.NewHMACKey([]byte(testSecret))
 	keys, _ := auth.NewKeySet(key)
-	v, err := auth.NewVerifier(keys, auth.VerifierOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.ClockSkew})
+	// The token cache is on, as in the binary: every test runs through it.
+	tc, err := auth.NewTokenCache(cfg.TokenCacheSize, cfg.TokenCacheTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewVerifier(keys, auth.VerifierOptions{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.ClockSkew, Cache: tc})
 	if err != nil {
 		t.Fatal(err)
 	}

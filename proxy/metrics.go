@@ -118,6 +118,22 @@ func (m *Metrics) WatchRevocations(age func() time.Duration, failures func() uin
 	}, func() float64 { return float64(failures()) }))
 }
 
+// WatchTokenCache reports the verified-token cache at each scrape:
+// authgate_token_cache_hits_total, _misses_total, _evictions_total and
+// authgate_token_cache_size.
+func (m *Metrics) WatchTokenCache(stats func() auth.CacheStats) {
+	counter := func(name, help string, v func(auth.CacheStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v(stats())) })
+	}
+	m.Registry.MustRegister(
+		counter("authgate_token_cache_hits_total", "Verifications answered from the verified-token cache.", func(s auth.CacheStats) uint64 { return s.Hits }),
+		counter("authgate_token_cache_misses_total", "Verifications the cache could not answer (absent, expired, or of other keys).", func(s auth.CacheStats) uint64 { return s.Misses }),
+		counter("authgate_token_cache_evictions_total", "Entries evicted to keep the cache within AUTHGATE_TOKEN_CACHE_SIZE.", func(s auth.CacheStats) uint64 { return s.Evictions }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "authgate_token_cache_size", Help: "Entries in the verified-token cache."},
+			func() float64 { return float64(stats().Size) }),
+	)
+}
+
 type keySetCollector struct {
 	sets                 []*auth.RemoteKeySet
 	age, keys, refreshes *prometheus.Desc

@@ -51,6 +51,7 @@ type app struct {
 	loadedSum   [sha256.Size]byte    // of the files as the first load read them
 	store       state.Store          // sessions, revocations and login counters
 	revocations *session.Revocations // nil while revocation is off
+	cache       *auth.TokenCache     // nil: off; shared by every Verifier a reload builds
 	metrics     *proxy.Metrics
 	handler     http.Handler
 }
@@ -65,6 +66,9 @@ func build(cfg config.Config, logger zerolog.Logger, users *auth.Users) (*app, e
 	a := &app{cfg: cfg, logger: logger, remote: remote, users: users, metrics: proxy.NewMetrics()}
 	if a.store, err = openStore(cfg, logger); err != nil {
 		return nil, err
+	}
+	if a.cache, err = auth.NewTokenCache(cfg.TokenCacheSize, cfg.TokenCacheTTL); err != nil {
+		return nil, fmt.Errorf("AUTHGATE_TOKEN_CACHE_SIZE: %w", err)
 	}
 	if cfg.RevocationOn() {
 		_, shared := a.store.(*state.Redis)
@@ -95,6 +99,9 @@ func build(cfg config.Config, logger zerolog.Logger, users *auth.Users) (*app, e
 		Window: cfg.LoginWindow, Lockout: cfg.LoginLockout,
 	})
 	a.metrics.WatchKeySets(remote)
+	if a.cache != nil {
+		a.metrics.WatchTokenCache(a.cache.Stats)
+	}
 	o := proxy.Options{Config: cfg, Logger: logger, Current: &a.current, Throttle: th, Metrics: a.metrics}
 	if a.revocations != nil {
 		o.Revoker = a.revocations
@@ -122,7 +129,7 @@ func (a *app) load() (*proxy.Snapshot, error) {
 	}
 	verifier, err := auth.NewVerifier(keys, auth.VerifierOptions{
 		Issuer: cfg.Issuer, Remote: a.remote, Audience: cfg.Audience,
-		Leeway: cfg.ClockSkew, MaxLifetime: cfg.MaxTokenLifetime,
+		Leeway: cfg.ClockSkew, MaxLifetime: cfg.MaxTokenLifetime, Cache: a.cache,
 	})
 	if err != nil {
 		return nil, err

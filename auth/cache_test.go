@@ -1,0 +1,189 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// cachedVerifier is the test verifier with a token cache, on a settable
+// clock.
+func cachedVerifier(t *testing.T, size int, ttl time.Duration) (*Verifier, *TokenCache, *atomic.Int64) {
+	t.Helper()
+	tc, err := NewTokenCache(size, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now atomic.Int64
+	now.Store(testNow.UnixNano())
+	v := newTestVerifier(t, VerifierOptions{Cache: tc, Now: func() time.Time { return time.Unix(0, now.Load()) }})
+	return v, tc, &now
+}
+
+func TestTokenCache(t *testing.T) {
+	ctx := context.Background()
+	v, tc, now := cachedVerifier(t, 100, 5*time.Minute)
+	tok := hs256(stdHeader, claimsAt(testNow, `"jti":"j1","username":"alice"`), testSecret)
+	first, err := v.Verify(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := v.Verify(ctx, tok)
+	if err != nil || again.Subject != first.Subject || again.ID != "j1" || again.Claims["username"] != "alice" {
+		t.Fatalf("a hit = %+v, %v", again, err)
+	}
+	if s := tc.Stats(); s.Hits != 1 || s.Misses != 1 {
+		t.Errorf("after a miss and a hit: %+v", s)
+	}
+
+	// Two tokens never share an entry: the same token with another
+	// signature (or one byte changed anywhere) is verified, and fails.
+	tampered := tok[:len(tok)-2] + "AA"
+	if _, err := v.Verify(ctx, tampered); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("the cached token with another signature: %v, want invalid", err)
+	}
+	// Only successes are kept: the bad token is verified each time.
+	before := tc.Stats().Misses
+	v.Verify(ctx, tampered)
+	if got := tc.Stats().Misses - before; got != 1 {
+		t.Errorf("a bad token again: %d misses, want 1 (it must not be cached)", got)
+	}
+
+	// exp is checked again on a hit, with the leeway (30s here).
+	now.Store(testNow.Add(time.Hour + 29*time.Second).UnixNano())
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Errorf("within the leeway after exp: %v", err)
+	}
+	now.Store(testNow.Add(time.Hour + 31*time.Second).UnixNano())
+	if _, err := v.Verify(ctx, tok); !errors.Is(err, ErrTokenExpired) {
+		t.Errorf("a cached token past exp plus the leeway: %v, want expired", err)
+	}
+
+	// nbf is checked again too (here the clock steps back before it).
+	now.Store(testNow.UnixNano())
+	nbf := hs256(stdHeader, fmt.Sprintf(`{"sub":"alice","iss":"authgate","nbf":%d,"exp":%d}`, testNow.Unix(), testNow.Add(time.Hour).Unix()), testSecret)
+	if _, err := v.Verify(ctx, nbf); err != nil {
+		t.Fatal(err)
+	}
+	now.Store(testNow.Add(-time.Minute).UnixNano())
+	if _, err := v.Verify(ctx, nbf); reasonOf(err) != ReasonNotYetValid {
+		t.Errorf("a cached token before its nbf minus the leeway: %v, want not_yet_valid", err)
+	}
+}
+
+func TestTokenCacheTTL(t *testing.T) {
+	ctx := context.Background()
+	v, tc, now := cachedVerifier(t, 100, time.Minute)
+	long := hs256(stdHeader, fmt.Sprintf(`{"sub":"alice","iss":"authgate","exp":%d}`, testNow.Add(24*time.Hour).Unix()), testSecret)
+	v.Verify(ctx, long)
+	now.Store(testNow.Add(61 * time.Second).UnixNano())
+	hits := tc.Stats().Hits
+	if _, err := v.Verify(ctx, long); err != nil {
+		t.Fatal(err)
+	}
+	if tc.Stats().Hits != hits {
+		t.Error("an entry outlived AUTHGATE_TOKEN_CACHE_TTL")
+	}
+}
+
+// TestTokenCacheIsBounded: a flood of distinct valid tokens evicts.
+func TestTokenCacheIsBounded(t *testing.T) {
+	ctx := context.Background()
+	v, tc, _ := cachedVerifier(t, 100, time.Hour)
+	for i := range 2000 {
+		if _, err := v.Verify(ctx, hs256(stdHeader, claimsAt(testNow, fmt.Sprintf(`"jti":"j%d"`, i)), testSecret)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tc.c.CleanUp()
+	// W-TinyLFU may also turn a newcomer away on admission: nearly all of
+	// the flood is evicted, and the size stays within its bound.
+	if s := tc.Stats(); s.Size > 100 || s.Evictions < 1800 {
+		t.Errorf("after 2000 distinct tokens in a cache of 100: %+v", s)
+	}
+}
+
+// TestTokenCacheServesItsVerifierOnly: a cache shared across a reload never
+// answers the new Verifier (other keys) with the old one's entries.
+func TestTokenCacheServesItsVerifierOnly(t *testing.T) {
+	ctx := context.Background()
+	tc, _ := NewTokenCache(100, time.Hour)
+	now := func() time.Time { return testNow }
+	old := newTestVerifier(t, VerifierOptions{Cache: tc, Now: now})
+	tok := hs256(stdHeader, claimsAt(testNow, ""), testSecret)
+	if _, err := old.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := NewHMACKey([]byte(testSecret + "-rotated-away"))
+	ks, _ := NewKeySet(other)
+	reloaded, _ := NewVerifier(ks, VerifierOptions{Issuer: "authgate", Cache: tc, Now: now})
+	if _, err := reloaded.Verify(ctx, tok); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("after a reload to another secret, a token of the old one: %v, want invalid", err)
+	}
+}
+
+// TestTokenCacheFollowsRemoteKeys: when a trusted issuer's JWKS drops a key,
+// the tokens it verified are verified again, and fail.
+func TestTokenCacheFollowsRemoteKeys(t *testing.T) {
+	ctx := context.Background()
+	a, b := signingKey(t, "rsa", ""), signingKey(t, "rsa2", "")
+	p := newIdP(t, a, b)
+	clk := newClock()
+	r, _ := NewRemoteKeySet(p.srv.URL, p.srv.URL+"/jwks", remoteOpts(clk))
+	if err := r.refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tc, _ := NewTokenCache(100, time.Hour)
+	v := remoteVerifier(t, VerifierOptions{Cache: tc}, r)
+	tok := mint(t, a.sign, "RS256", map[string]any{"kid": a.ID}, map[string]any{"iss": p.srv.URL})
+	for range 2 {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tc.Stats().Hits != 1 {
+		t.Fatalf("no hit: %+v", tc.Stats())
+	}
+	// The same document again changes nothing.
+	clk.advance(time.Hour)
+	r.refresh(ctx)
+	v.Verify(ctx, tok)
+	if tc.Stats().Hits != 2 {
+		t.Errorf("a refresh that brought the same keys voided the cache: %+v", tc.Stats())
+	}
+	p.serve(b) // a is gone
+	clk.advance(time.Hour)
+	if err := r.refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(ctx, tok); reasonOf(err) != ReasonUnknownKey {
+		t.Errorf("a cached token of a key that left the set: %v, want unknown_key", err)
+	}
+}
+
+func TestNoTokenCache(t *testing.T) {
+	if tc, err := NewTokenCache(0, time.Minute); tc != nil || err != nil {
+		t.Errorf("NewTokenCache(0) = %v, %v; want no cache", tc, err)
+	}
+	if _, err := NewTokenCache(-1, time.Minute); err == nil {
+		t.Error("a negative size was accepted")
+	}
+}
+
+// BenchmarkVerifyCached is a repeated token through the cache: compare with
+// BenchmarkVerifyHS256 and BenchmarkVerifyRS256.
+func BenchmarkVerifyCached(b *testing.B) {
+	tc, _ := NewTokenCache(10000, 5*time.Minute)
+	v := newTestVerifier(b, VerifierOptions{Cache: tc})
+	tok := hs256(stdHeader, claimsAt(testNow, `"username":"alice","roles":["admin","user"],"jti":"abc"`), testSecret)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
