@@ -32,14 +32,52 @@ type Match struct {
 // A rule whose methods or hosts do not match req takes no part. A request
 // that no rule matches is public when Options.UnlistedPublic is set, else
 // protected; one without a path is protected. Overlapping rules are never an
-// error.
+// error. Match leaves Others empty; MatchAll fills it.
 func (rs *Rules) Match(req Request) Match {
-	none := Match{Name: RuleDefault, Public: rs.unlistedPublic, rolesClaim: rs.rolesClaim}
-	if req.Path == "" {
-		none.Name, none.Public = RuleNoRequest, false
-		return none
-	}
+	best, found := rs.none(req), false
+	rs.candidates(req, func(c Match) {
+		// Rule order is the last criterion: a later rule wins only when it
+		// is strictly better.
+		if n, _ := precedence(c, best); !found || n < 0 {
+			best, found = c, true
+		}
+	})
+	return best
+}
+
+// MatchAll is Match with the other matching rules in Others, in precedence
+// order, for `authgate explain`.
+func (rs *Rules) MatchAll(req Request) Match {
 	var cands []Match
+	rs.candidates(req, func(c Match) { cands = append(cands, c) })
+	if len(cands) == 0 {
+		return rs.none(req)
+	}
+	// Stable: candidates that no criterion tells apart keep rule order, the
+	// last criterion.
+	slices.SortStableFunc(cands, func(a, b Match) int {
+		n, _ := precedence(a, b)
+		return n
+	})
+	m := cands[0]
+	m.Others = cands[1:]
+	return m
+}
+
+// none is the match of a request that no rule matches.
+func (rs *Rules) none(req Request) Match {
+	if req.Path == "" {
+		return Match{Name: RuleNoRequest, rolesClaim: rs.rolesClaim}
+	}
+	return Match{Name: RuleDefault, Public: rs.unlistedPublic, rolesClaim: rs.rolesClaim}
+}
+
+// candidates calls f with each rule that matches req, in rule order, through
+// its most specific matching pattern.
+func (rs *Rules) candidates(req Request, f func(Match)) {
+	if req.Path == "" {
+		return
+	}
 	for i := range rs.rules {
 		r := &rs.rules[i]
 		if len(r.Methods) > 0 && !slices.Contains(r.Methods, req.Method) {
@@ -55,21 +93,9 @@ func (rs *Rules) Match(req Request) Match {
 			}
 		}
 		if ok {
-			cands = append(cands, Match{Rule: r, Pattern: best, Name: r.Name, Public: r.Public, rolesClaim: rs.rolesClaim})
+			f(Match{Rule: r, Pattern: best, Name: r.Name, Public: r.Public, rolesClaim: rs.rolesClaim})
 		}
 	}
-	if len(cands) == 0 {
-		return none
-	}
-	// Stable: candidates that no criterion tells apart keep rule order, the
-	// last criterion.
-	slices.SortStableFunc(cands, func(a, b Match) int {
-		n, _ := precedence(a, b)
-		return n
-	})
-	m := cands[0]
-	m.Others = cands[1:]
-	return m
 }
 
 // The criteria of precedence, in order.

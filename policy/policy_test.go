@@ -2,6 +2,8 @@ package policy
 
 import (
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,7 +174,11 @@ func TestRulesPrecedence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := rulesFrom(t, tt.env, file).Match(tt.req)
+			rs := rulesFrom(t, tt.env, file)
+			m := rs.MatchAll(tt.req)
+			if fast := rs.Match(tt.req); fast.Name != m.Name || fast.Pattern != m.Pattern || fast.Others != nil {
+				t.Errorf("Match = %q via %s, MatchAll = %q via %s: they must agree", fast.Name, fast.Pattern, m.Name, m.Pattern)
+			}
 			if m.Name != tt.want {
 				t.Fatalf("decided by %q, want %q", m.Name, tt.want)
 			}
@@ -218,5 +224,34 @@ func TestLoadRulesErrors(t *testing.T) {
 	rules, err := LoadRules("testdata/example-rules.yaml")
 	if err != nil || len(rules) != 6 || rules[1].Source != "example-rules.yaml:6" || rules[5].Name != "open" {
 		t.Errorf("LoadRules(example) = %d rules, %v; rule 2 from %q", len(rules), err, rules[1].Source)
+	}
+}
+
+// TestMatchAgreesWithMatchAll: the hot path's linear scan and explain's
+// sort pick the same rule, through the same pattern, for random rule sets.
+func TestMatchAgreesWithMatchAll(t *testing.T) {
+	patterns := []string{"/*", "/a/*", "/a", "/a/b/*", "/a/b", "/c/*"}
+	methods := [][]string{nil, {"GET"}, {"POST"}, {"GET", "POST"}}
+	hosts := [][]string{nil, {"x.example"}, {"y.example:8443"}}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 500 {
+		var rules []Rule
+		for i := range 1 + r.IntN(8) {
+			p, _ := config.ParsePattern(patterns[r.IntN(len(patterns))])
+			rules = append(rules, Rule{Name: fmt.Sprint("r", i), Paths: []config.Pattern{p},
+				Methods: methods[r.IntN(len(methods))], Hosts: hosts[r.IntN(len(hosts))], Public: r.IntN(2) == 0})
+		}
+		rs := New(Options{File: rules, RolesClaim: "roles"})
+		for _, path := range []string{"/", "/a", "/a/b", "/a/b/c", "/c/d", "/z"} {
+			for _, m := range []string{"GET", "POST", "PUT"} {
+				for _, h := range []string{"", "x.example", "y.example:8443"} {
+					req := Request{Method: m, Host: h, Path: path}
+					fast, all := rs.Match(req), rs.MatchAll(req)
+					if fast.Name != all.Name || fast.Pattern != all.Pattern || fast.Public != all.Public {
+						t.Fatalf("%+v: Match = %s via %s, MatchAll = %s via %s", req, fast.Name, fast.Pattern, all.Name, all.Pattern)
+					}
+				}
+			}
+		}
 	}
 }

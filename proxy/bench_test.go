@@ -27,7 +27,8 @@ func benchServer(b *testing.B, env ...string) (http.Handler, string) {
 		b.Fatal(err)
 	}
 	keys := mustKeys(b)
-	v, err := auth.NewVerifier(keys, auth.VerifierOptions{Issuer: cfg.Issuer, Leeway: cfg.ClockSkew})
+	tc, _ := auth.NewTokenCache(cfg.TokenCacheSize, cfg.TokenCacheTTL) // as the binary: on unless the env says 0
+	v, err := auth.NewVerifier(keys, auth.VerifierOptions{Issuer: cfg.Issuer, Leeway: cfg.ClockSkew, Cache: tc})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -40,9 +41,16 @@ func benchServer(b *testing.B, env ...string) (http.Handler, string) {
 }
 
 // BenchmarkForwardAuth is one Traefik-style forward-auth decision with a
-// valid token, in process.
+// valid token that comes back (the token cache answers), in process.
 func BenchmarkForwardAuth(b *testing.B) {
 	h, tok := benchServer(b, "AUTHGATE_PUBLIC_PATHS=/public/*")
+	benchForwardAuth(b, h, tok)
+}
+
+// BenchmarkForwardAuthUncached is the same decision verifying the token in
+// full every time (AUTHGATE_TOKEN_CACHE_SIZE=0).
+func BenchmarkForwardAuthUncached(b *testing.B) {
+	h, tok := benchServer(b, "AUTHGATE_PUBLIC_PATHS=/public/*", "AUTHGATE_TOKEN_CACHE_SIZE=0")
 	benchForwardAuth(b, h, tok)
 }
 

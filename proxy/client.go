@@ -5,8 +5,6 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/rs/zerolog"
-
 	"github.com/authgate/authgate/config"
 )
 
@@ -64,16 +62,4 @@ func parseForwardedAddr(s string) (netip.Addr, bool) {
 		return ap.Addr().Unmap(), true
 	}
 	return netip.Addr{}, false
-}
-
-// logClient puts the client address on the request's access line.
-func logClient(trusted config.Networks, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c := clientOf(r, trusted); c.addr.IsValid() {
-			zerolog.Ctx(r.Context()).UpdateContext(func(zc zerolog.Context) zerolog.Context {
-				return zc.Str("client", c.addr.String())
-			})
-		}
-		next.ServeHTTP(w, r)
-	})
 }

@@ -68,7 +68,8 @@ func reasonFor(err error) string {
 // present, which must then agree on method, host (where named) and path. No
 // source at all gives an empty path, which the rules treat as protected.
 func (fa *forwardAuth) originalRequest(r *http.Request) (original, error) {
-	var found []original
+	var buf [3]original
+	found := buf[:0]
 	sources := [...]struct {
 		name string
 		read func(*http.Request) (original, bool, error)

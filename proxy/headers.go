@@ -80,7 +80,10 @@ func (ih *IdentityHeaders) strip(h http.Header) {
 // header value (empty, whitespace at an end, control characters) sets
 // nothing either, and its name is returned.
 func (ih *IdentityHeaders) Set(h http.Header, id auth.Identity) (skipped []string) {
-	for _, m := range ih.mapping {
+	// One array backs every value: one allocation, not one per header. Each
+	// header gets a slice of it with no room to grow into its neighbour.
+	values := make([]string, len(ih.mapping))
+	for i, m := range ih.mapping {
 		v, ok := id.Claim(m.Claim)
 		if !ok || v == nil {
 			continue
@@ -90,7 +93,8 @@ func (ih *IdentityHeaders) Set(h http.Header, id auth.Identity) (skipped []strin
 			skipped = append(skipped, m.Claim)
 			continue
 		}
-		h[m.Header] = []string{s}
+		values[i] = s
+		h[m.Header] = values[i : i+1 : i+1]
 	}
 	if ih.allClaims {
 		if b, err := json.Marshal(id.Claims); err == nil {

@@ -2,11 +2,11 @@ package proxy
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
 	"github.com/authgate/authgate/auth"
@@ -19,6 +19,9 @@ type Metrics struct {
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	decisions   *prometheus.CounterVec
+	decided     decisionCounters
+	routesMu    sync.Mutex
+	routes      map[string]*routeMetrics
 	logins      *prometheus.CounterVec
 	failures    *prometheus.CounterVec
 	refreshes   *prometheus.CounterVec
@@ -60,30 +63,57 @@ func NewMetrics() *Metrics {
 		Name: "authgate_revocations_total",
 		Help: "Revocations made by logouts and refresh-token reuse, by kind (token, session, subject).",
 	}, []string{"kind"})
+	m.decided = decisionCounters{vec: m.decisions, m: map[decisionKey]prometheus.Counter{}}
+	m.routes = map[string]*routeMetrics{}
 	m.Registry.MustRegister(m.requests, m.duration, m.decisions, m.logins, m.failures, m.refreshes, m.revocations,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
+// route returns the metrics of a route, made once.
+func (m *Metrics) route(name string) *routeMetrics {
+	m.routesMu.Lock()
+	defer m.routesMu.Unlock()
+	rm, ok := m.routes[name]
+	if !ok {
+		rm = &routeMetrics{name: name, duration: m.duration.WithLabelValues(name), requests: m.requests}
+		m.routes[name] = rm
+	}
+	return rm
+}
+
 // instrument counts and times the requests h serves under the route label.
 func (m *Metrics) instrument(route string, h http.Handler) http.Handler {
-	labels := prometheus.Labels{"route": route}
-	h = promhttp.InstrumentHandlerDuration(m.duration.MustCurryWith(labels), h)
-	return promhttp.InstrumentHandlerCounter(m.requests.MustCurryWith(labels), h)
+	rm := m.route(route)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setRoute(w, rm)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// setRoute names the route of a request being observed.
+func setRoute(w http.ResponseWriter, rm *routeMetrics) {
+	if ex, ok := w.(*exchange); ok {
+		ex.route = rm
+	}
 }
 
 // record puts a decision (public, allowed or denied:<reason>), the rule that
 // made it and the subject, when known, on the request's access log line, and
 // counts it. Only answer calls it, once for every request.
-func (m *Metrics) record(r *http.Request, decision, rule, sub string) {
-	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
-		c = c.Str("decision", decision).Str("rule", rule)
-		if sub != "" {
-			c = c.Str("sub", sub)
-		}
-		return c
-	})
-	m.decisions.WithLabelValues(decision, rule).Inc()
+func (m *Metrics) record(w http.ResponseWriter, r *http.Request, decision, rule, sub string) {
+	if ex, ok := w.(*exchange); ok {
+		ex.decision, ex.rule, ex.sub = decision, rule, sub
+	} else {
+		zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
+			c = c.Str("decision", decision).Str("rule", rule)
+			if sub != "" {
+				c = c.Str("sub", sub)
+			}
+			return c
+		})
+	}
+	m.decided.inc(decision, rule)
 }
 
 // WatchKeySets reports the state of external issuers' key sets at each

@@ -132,7 +132,7 @@ func decided(m *Metrics, h func(w http.ResponseWriter, r *http.Request) verdict)
 // authgate_decisions_total, exactly once per request, then the refusal is
 // written or the pass responds.
 func answer(m *Metrics, w http.ResponseWriter, r *http.Request, v verdict) {
-	m.record(r, v.decision(), v.rule, v.sub)
+	m.record(w, r, v.decision(), v.rule, v.sub)
 	if v.refusal == nil {
 		v.respond(w)
 		return
@@ -151,13 +151,17 @@ func answer(m *Metrics, w http.ResponseWriter, r *http.Request, v verdict) {
 // upstream that fails after the request was allowed.
 func writeRefusal(w http.ResponseWriter, r *http.Request, ref *Refusal) {
 	log := zerolog.Ctx(r.Context())
-	log.UpdateContext(func(c zerolog.Context) zerolog.Context {
-		c = c.Str("reason", ref.Reason)
-		if ref.Detail != "" {
-			c = c.Str("detail", ref.Detail)
-		}
-		return c
-	})
+	if ex, ok := w.(*exchange); ok {
+		ex.reason, ex.detail = ref.Reason, ref.Detail
+	} else {
+		log.UpdateContext(func(c zerolog.Context) zerolog.Context {
+			c = c.Str("reason", ref.Reason)
+			if ref.Detail != "" {
+				c = c.Str("detail", ref.Detail)
+			}
+			return c
+		})
+	}
 	if ref.Status >= 500 && ref.Err != nil {
 		log.Error().Err(ref.Err).Str("reason", ref.Reason).Int("status", ref.Status).Msg("request failed")
 	}

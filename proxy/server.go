@@ -8,9 +8,7 @@ package proxy
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
@@ -68,25 +66,10 @@ func NewServer(o Options) http.Handler {
 	addRoutes(mux, o)
 	var h http.Handler = mux
 	h = checkRequest(o.Config.MaxHeaderBytes, o.Config.VerifyPath, o.Metrics, h)
-	h = logClient(o.Config.TrustedProxies, h)
-	h = hlog.AccessHandler(accessLog)(h)
+	h = observe(o.Metrics, o.Config.TrustedProxies, h)
 	h = hlog.RequestIDHandler("request_id", "X-Request-Id")(h)
 	h = hlog.NewHandler(o.Logger)(h)
 	return h
-}
-
-// accessLog writes the one line per request. answer adds decision, rule,
-// sub and reason to it; the query string, tokens and credentials never
-// appear.
-func accessLog(r *http.Request, status, size int, d time.Duration) {
-	hlog.FromRequest(r).Info().
-		Str("method", r.Method).
-		Str("path", r.URL.EscapedPath()).
-		Int("status", status).
-		Int("size", size).
-		Dur("duration", d).
-		Str("remote", r.RemoteAddr).
-		Msg("request")
 }
 
 // checkRequest refuses what no route may see: headers over the limit (431)
@@ -96,13 +79,14 @@ func accessLog(r *http.Request, status, size int, d time.Duration) {
 // sees the canonical path in r.URL.Path (RawPath cleared), which is also what
 // the reverse proxy forwards.
 func checkRequest(maxHeaderBytes int, verifyPath string, m *Metrics, next http.Handler) http.Handler {
+	rejected, verify := m.route("rejected"), m.route("verify")
 	reject := func(w http.ResponseWriter, r *http.Request, ref *Refusal) {
-		route := "rejected"
+		route := rejected
 		if isVerifyTarget(r.RequestURI, verifyPath) {
-			route, ref = "verify", ref.forFrontProxy()
+			route, ref = verify, ref.forFrontProxy()
 		}
+		setRoute(w, route)
 		answer(m, w, r, refused(ruleRequest, ref))
-		m.requests.WithLabelValues(route, strconv.Itoa(ref.Status)).Inc()
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if headerBytes(r) > maxHeaderBytes {
@@ -115,6 +99,10 @@ func checkRequest(maxHeaderBytes int, verifyPath string, m *Metrics, next http.H
 		}
 		if err != nil {
 			reject(w, r, BadTarget(err))
+			return
+		}
+		if r.URL.Path == path && r.URL.RawPath == "" && r.URL.RawQuery == query {
+			next.ServeHTTP(w, r) // already canonical: the common case, no copy
 			return
 		}
 		r2 := new(http.Request)

@@ -86,7 +86,7 @@ func explain(ctx context.Context, w io.Writer, cfg config.Config, s *proxy.Snaps
 			why += fmt.Sprintf(", host %s is listed", host)
 		}
 		p("why:       %s", why)
-		for _, other := range d.Others {
+		for _, other := range s.Rules.MatchAll(req).Others {
 			p("also:      %q from %s matches too, but %s", other.Rule.Name, other.Rule.Source, d.WinsOver(other))
 		}
 	case d.Public:

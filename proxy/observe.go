@@ -1,0 +1,171 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog/hlog"
+
+	"github.com/authgate/authgate/config"
+)
+
+// exchange is one request's ResponseWriter as authgate observes it: the
+// status and size written, the route that answered, and the decision made.
+// One wraps each request, for the access log line and the route metrics
+// both (one wrapper rather than hlog's and promhttp's, and no logger
+// context updates on the way).
+type exchange struct {
+	http.ResponseWriter
+	status   int
+	size     int64
+	final    bool // a final status (not 1xx) has been written
+	route    *routeMetrics
+	decision string
+	rule     string
+	sub      string
+	reason   string
+	detail   string
+}
+
+func (e *exchange) WriteHeader(code int) {
+	if !e.final {
+		e.status = code
+		e.final = code >= 200 || code == http.StatusSwitchingProtocols
+	}
+	e.ResponseWriter.WriteHeader(code)
+}
+
+func (e *exchange) Write(b []byte) (int, error) {
+	if !e.final {
+		e.WriteHeader(http.StatusOK)
+	}
+	n, err := e.ResponseWriter.Write(b)
+	e.size += int64(n)
+	return n, err
+}
+
+// ReadFrom keeps the server's own copy path (sendfile and the like) for
+// bodies copied through the exchange.
+func (e *exchange) ReadFrom(src io.Reader) (int64, error) {
+	if !e.final {
+		e.WriteHeader(http.StatusOK)
+	}
+	n, err := io.Copy(e.ResponseWriter, src)
+	e.size += n
+	return n, err
+}
+
+// Flush streams (server-sent events, httputil's flushes).
+func (e *exchange) Flush() {
+	if !e.final {
+		e.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(e.ResponseWriter).Flush()
+}
+
+// Hijack hands over the connection of a WebSocket upgrade, whose 101 the
+// reverse proxy writes on it.
+func (e *exchange) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(e.ResponseWriter).Hijack()
+	if err == nil && !e.final {
+		e.status, e.final = http.StatusSwitchingProtocols, true
+	}
+	return conn, brw, err
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (e *exchange) Unwrap() http.ResponseWriter { return e.ResponseWriter }
+
+// observe serves next with an exchange and then writes the request's one
+// access line and counts and times it under its route. The query string,
+// tokens and credentials never appear in the line.
+func observe(m *Metrics, trusted config.Networks, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ex := &exchange{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(ex, r)
+		d := time.Since(start)
+		ev := hlog.FromRequest(r).Info()
+		if ex.decision != "" {
+			ev = ev.Str("decision", ex.decision).Str("rule", ex.rule)
+			if ex.sub != "" {
+				ev = ev.Str("sub", ex.sub)
+			}
+		}
+		if ex.reason != "" {
+			ev = ev.Str("reason", ex.reason)
+		}
+		if ex.detail != "" {
+			ev = ev.Str("detail", ex.detail)
+		}
+		if c := clientOf(r, trusted); c.addr.IsValid() {
+			var buf [48]byte
+			ev = ev.Bytes("client", c.addr.AppendTo(buf[:0]))
+		}
+		ev.Str("method", r.Method).
+			Str("path", r.URL.EscapedPath()).
+			Int("status", ex.status).
+			Int64("size", ex.size).
+			Dur("duration", d).
+			Str("remote", r.RemoteAddr).
+			Msg("request")
+		if ex.route != nil {
+			ex.route.observe(ex.status, d)
+		}
+	})
+}
+
+// routeMetrics are one route's children of the request counter (by status
+// code, made on first use and kept) and of the duration histogram: no label
+// lookup per request.
+type routeMetrics struct {
+	name     string
+	duration prometheus.Observer
+	requests *prometheus.CounterVec
+	codes    [600]atomic.Pointer[prometheus.Counter]
+}
+
+func (rm *routeMetrics) observe(code int, d time.Duration) {
+	rm.duration.Observe(d.Seconds())
+	if code < 0 || code >= len(rm.codes) {
+		code = 0
+	}
+	c := rm.codes[code].Load()
+	if c == nil {
+		child := rm.requests.WithLabelValues(rm.name, strconv.Itoa(code))
+		c = &child
+		rm.codes[code].Store(c)
+	}
+	(*c).Inc()
+}
+
+// decisionKey is a child of the decision counter.
+type decisionKey struct{ decision, rule string }
+
+// decisionCounters caches the decision counter's children.
+type decisionCounters struct {
+	vec *prometheus.CounterVec
+	mu  sync.RWMutex
+	m   map[decisionKey]prometheus.Counter
+}
+
+func (dc *decisionCounters) inc(decision, rule string) {
+	k := decisionKey{decision, rule}
+	dc.mu.RLock()
+	c, ok := dc.m[k]
+	dc.mu.RUnlock()
+	if !ok {
+		c = dc.vec.WithLabelValues(decision, rule)
+		dc.mu.Lock()
+		dc.m[k] = c
+		dc.mu.Unlock()
+	}
+	c.Inc()
+}
