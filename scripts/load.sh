@@ -1,57 +1,131 @@
 #!/usr/bin/env bash
-# Load comparison on loopback with wrk: the same request through a bare
-# httputil.ReverseProxy and through authgate (token checked, identity headers
-# set), in one run, in front of the same upstream; plus authgate's
-# forward-auth endpoint. Prints requests/s and the ratios.
+# authgate's speed against its baselines, in one run, with wrk on loopback:
+# the upstream answered directly (the limit), a bare httputil.ReverseProxy
+# with authgate's own transport, authgate in proxy mode, and authgate's
+# forward-auth endpoint; each with one repeated token and with 1,000
+# rotating tokens (which the token cache holds after their first round),
+# and with 1,000 rotating tokens and the cache off (every request a full
+# verification), RS256 and ES256. On a machine with two or more cores the
+# servers share core 0 (GOMAXPROCS=1) and wrk has core 1. Prints a table of
+# requests/s (the median of RUNS runs), the ratios to the direct upstream
+# and to the bare proxy, and the c=1 latency (p50/p99), then authgate's peak
+# RSS with a full token cache under 64 connections. About 4 minutes; it
+# fails if any run got an answer other than 2xx (a broken setup).
 #
-#   scripts/load.sh            # needs wrk (apt-get install -y wrk)
-#   DURATION=20s CONNS=64 scripts/load.sh
+#   scripts/load.sh                     # needs wrk (apt-get install -y wrk)
+#   DURATION=10s CONNS=64 RUNS=5 scripts/load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-5s}
 CONNS=${CONNS:-32}
-THREADS=${THREADS:-2}
+RUNS=${RUNS:-3}
 UP=127.0.0.1:${UPSTREAM_PORT:-18080}
 BARE=127.0.0.1:${BARE_PORT:-18081}
 AG=127.0.0.1:${AUTHGATE_PORT:-18082}
-TUNED=127.0.0.1:${TUNED_PORT:-18083}
+NOCACHE=127.0.0.1:${NOCACHE_PORT:-18083}
+ADMIN=127.0.0.1:${ADMIN_PORT:-18092}
 command -v wrk >/dev/null || { echo "load.sh: wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
 
-bin=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$bin"; }
-trap cleanup EXIT
-go build -o "$bin/authgate" ./cmd/authgate
-go build -o "$bin/loadpeer" ./scripts/loadpeer
+pin_server=() pin_client=()
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  pin_server=(taskset -c 0) pin_client=(taskset -c 1)
+  export GOMAXPROCS=1
+fi
 
-export AUTHGATE_JWT_SECRET="load-test-secret-$(head -c 24 /dev/urandom | base64)"
-"$bin/loadpeer" upstream "$UP" & pids+=($!)
-"$bin/loadpeer" bare "$BARE" "http://$UP" & pids+=($!)
-"$bin/loadpeer" tuned "$TUNED" "http://$UP" & pids+=($!)
-AUTHGATE_ADDR=$AG AUTHGATE_ADMIN_ADDR= AUTHGATE_UPSTREAM="http://$UP" AUTHGATE_LOG_LEVEL=warn \
-  "$bin/authgate" serve & pids+=($!)
-TOKEN=$("$bin/authgate" token --sub 1 --claim username=alice --claim 'roles=["admin"]')
-for addr in "$UP" "$BARE" "$TUNED" "$AG"; do  # wait for the listeners, at most 10 s each
-  for _ in $(seq 100); do curl -s -o /dev/null "http://$addr/" && break; sleep 0.1; done
+dir=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
+trap cleanup EXIT
+go build -o "$dir/authgate" ./cmd/authgate
+go build -o "$dir/loadpeer" ./scripts/loadpeer
+"$dir/loadpeer" keys "$dir"
+"$dir/loadpeer" mint "$dir/es256.pem" 10000 >"$dir/es256-10k.tokens"
+head -n 1000 "$dir/es256-10k.tokens" >"$dir/es256.tokens"
+"$dir/loadpeer" mint "$dir/rs256.pem" 1000 >"$dir/rs256.tokens"
+
+wait_for() { for _ in $(seq 100); do curl -s -o /dev/null "http://$1/" && return; sleep 0.1; done; echo "load.sh: $1 did not start" >&2; exit 1; }
+start_authgate() { # addr admin-addr [VAR=value...]
+  # Signs ES256; the RSA key is a rotation key, so RS256 tokens verify too.
+  # Info-level access lines go to /dev/null: their cost is measured.
+  local addr=$1 admin=$2; shift 2
+  env AUTHGATE_ADDR="$addr" AUTHGATE_ADMIN_ADDR="$admin" AUTHGATE_UPSTREAM="http://$UP" \
+    AUTHGATE_JWT_PRIVATE_KEY_FILE="$dir/es256.pem" AUTHGATE_JWT_VERIFY_KEYS_FILE="$dir/rs256.pub" "$@" \
+    "${pin_server[@]}" "$dir/authgate" serve 2>/dev/null & pids+=($!)
+  authgate_pid=$!
+  wait_for "$addr"
+}
+"${pin_server[@]}" "$dir/loadpeer" upstream "$UP" 2>/dev/null & pids+=($!)
+"${pin_server[@]}" "$dir/loadpeer" bare "$BARE" "http://$UP" 2>/dev/null & pids+=($!)
+wait_for "$UP"; wait_for "$BARE"
+start_authgate "$NOCACHE" "" AUTHGATE_TOKEN_CACHE_SIZE=0
+start_authgate "$AG" "$ADMIN"
+
+# rps [wrk args...]: the median requests/s of RUNS runs; lat: the c=1 p50
+# and p99 latency. A run with non-2xx answers is reported on stderr.
+rps() {
+  for _ in $(seq "$RUNS"); do
+    "${pin_client[@]}" wrk -t1 -c"$CONNS" -d"$DURATION" "$@" |
+      awk -v flag="$dir/non2xx" '/^Requests\/sec/ {print $2} /Non-2xx/ {print "load.sh: non-2xx answers: " $NF > "/dev/stderr"; printf "" > flag}'
+  done | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+}
+lat() {
+  "${pin_client[@]}" wrk -t1 -c1 -d"$DURATION" --latency "$@" |
+    awk '/^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {print p50 "/" p99}'
+}
+tok_es=$(head -n 1 "$dir/es256.tokens") tok_rs=$(head -n 1 "$dir/rs256.tokens")
+declare -A R L
+measure() { # key url mode(repeated|rotating) alg
+  local args=()
+  case $3 in
+    repeated) args=(-H "Authorization: Bearer $( [ "$4" = RS256 ] && echo "$tok_rs" || echo "$tok_es")") ;;
+    rotating) args=(-s scripts/rotate.lua) ;;
+    none) ;;
+  esac
+  local tail=()
+  [ "$3" = rotating ] && tail=(-- "$dir/$(tr 'A-Z' 'a-z' <<<"$4").tokens")
+  R[$1]=$(rps "${args[@]}" "$2" "${tail[@]}")
+  if [ "$3" != rotating ]; then L[$1]=$(lat "${args[@]}" "$2" "${tail[@]}"); else L[$1]="-"; fi
+}
+echo "wrk -t1 -c$CONNS -d$DURATION; $(nproc) cores$( [ ${#pin_server[@]} -gt 0 ] && echo ', servers on core 0 (GOMAXPROCS=1), wrk on core 1'); $(go version | cut -d' ' -f3)" >&2
+measure direct "http://$UP/api/items" none -
+measure bare "http://$BARE/api/items" none -
+for alg in RS256 ES256; do
+  for mode in repeated rotating; do
+    measure "proxy-$alg-$mode" "http://$AG/api/items" "$mode" "$alg"
+    measure "fa-$alg-$mode" "http://$AG/auth/api/items" "$mode" "$alg"
+  done
+  measure "proxy-$alg-miss" "http://$NOCACHE/api/items" rotating "$alg"
+  measure "fa-$alg-miss" "http://$NOCACHE/auth/api/items" rotating "$alg"
 done
 
-rps() { # name url [header]
-  local out
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" ${3:+-H "$3"} "$2")
-  local r; r=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
-  local non2xx; non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-  printf '%-34s %10s req/s%s\n' "$1" "$r" "${non2xx:+  (non-2xx: $non2xx)}" >&2
-  echo "$r"
+row() { # label key
+  awk -v l="$1" -v r="${R[$2]}" -v d="${R[direct]}" -v b="${R[bare]}" -v lat="${L[$2]}" \
+    'BEGIN { printf "| %-44s | %9.0f | %5.2f | %5.2f | %s |\n", l, r, r / d, r / b, lat }'
 }
-echo "wrk -t$THREADS -c$CONNS -d$DURATION on $(nproc) cores, $(go version | cut -d' ' -f3)" >&2
-bare=$(rps "bare httputil.ReverseProxy" "http://$BARE/api/items")
-tuned=$(rps "bare, authgate's transport + pool" "http://$TUNED/api/items")
-proxy=$(rps "authgate proxy (valid token)" "http://$AG/api/items" "Authorization: Bearer $TOKEN")
-denied=$(rps "authgate proxy (no token, 401)" "http://$AG/api/items")
-fa=$(rps "authgate forward-auth (valid)" "http://$AG/auth/api/items" "Authorization: Bearer $TOKEN")
-awk -v b="$bare" -v t="$tuned" -v p="$proxy" -v d="$denied" -v f="$fa" 'BEGIN {
-  printf "authgate proxy / bare proxy throughput: %.2f\n", p / b
-  printf "authgate proxy / tuned bare throughput: %.2f  (the cost of checking)\n", p / t
-  printf "401 answers / bare proxy throughput:    %.2f\n", d / b
-  printf "forward-auth / bare proxy throughput:   %.2f\n", f / b
-}'
+echo
+echo "| target | req/s | × direct | × bare proxy | c=1 p50/p99 |"
+echo "|---|---:|---:|---:|---|"
+row "upstream, directly (the limit)" direct
+row "bare httputil.ReverseProxy, authgate's transport" bare
+for alg in RS256 ES256; do
+  row "authgate proxy mode, $alg, one repeated token" "proxy-$alg-repeated"
+  row "authgate proxy mode, $alg, 1,000 rotating tokens" "proxy-$alg-rotating"
+  row "authgate proxy mode, $alg, every request a miss" "proxy-$alg-miss"
+done
+for alg in RS256 ES256; do
+  row "authgate forward-auth, $alg, one repeated token" "fa-$alg-repeated"
+  row "authgate forward-auth, $alg, 1,000 rotating tokens" "fa-$alg-rotating"
+  row "authgate forward-auth, $alg, every request a miss" "fa-$alg-miss"
+done
+
+# Peak RSS: a fresh authgate, its cache filled with 10,000 tokens under 64
+# connections.
+kill "$authgate_pid"; wait "$authgate_pid" 2>/dev/null || true
+start_authgate "$AG" "$ADMIN"
+"${pin_client[@]}" wrk -t1 -c64 -d"$DURATION" -s scripts/rotate.lua "http://$AG/auth/api/items" -- "$dir/es256-10k.tokens" >/dev/null
+"${pin_client[@]}" wrk -t1 -c64 -d"$DURATION" -s scripts/rotate.lua "http://$AG/auth/api/items" -- "$dir/es256-10k.tokens" >/dev/null
+size=$(curl -s "http://$ADMIN/metrics" | awk '/^authgate_token_cache_size / {print $2}')
+rss=$(awk '/^VmHWM/ {printf "%.1f MiB", $2 / 1024}' "/proc/$authgate_pid/status")
+echo
+echo "authgate peak RSS (VmHWM) after 64 connections with 10,000 rotating tokens: $rss, $size tokens cached"
+if [ -e "$dir/non2xx" ]; then echo "load.sh: some runs got answers other than 2xx" >&2; exit 1; fi

@@ -1,19 +1,31 @@
 // Command loadpeer is the other half of scripts/load.sh: a minimal upstream
-// ("upstream ADDR"), a bare httputil.ReverseProxy with Go's defaults ("bare
-// ADDR UPSTREAM"), and one with authgate's transport settings and buffer pool
-// ("tuned ADDR UPSTREAM"), to compare authgate against in the same run.
-// Not part of authgate.
+// ("upstream ADDR"), a bare httputil.ReverseProxy with authgate's own
+// transport and a buffer pool like authgate's ("bare ADDR UPSTREAM"), a key
+// generator ("keys DIR") and a token minter ("mint KEYFILE N"), so that
+// authgate is measured against its baseline in the same run. Not part of
+// authgate.
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/authgate/authgate/auth"
+	"github.com/authgate/authgate/proxy"
 )
 
 func main() {
@@ -31,25 +43,85 @@ func run(args []string) error {
 			w.Header().Set("Content-Type", "text/plain")
 			io.WriteString(w, "ok\n")
 		})
-	case len(args) == 3 && (args[0] == "bare" || args[0] == "tuned"):
+	case len(args) == 3 && args[0] == "bare":
 		target, err := url.Parse(args[2])
 		if err != nil {
 			return err
 		}
-		rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.SetXForwarded()
-		}}
-		if args[0] == "tuned" { // as proxy.NewTransport and authgate's buffer pool
-			rp.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}
-			rp.BufferPool = &pool{}
+		h = &httputil.ReverseProxy{
+			Rewrite: func(pr *httputil.ProxyRequest) {
+				pr.SetURL(target)
+				pr.SetXForwarded()
+			},
+			Transport:  proxy.NewTransport(30 * time.Second), // authgate's very transport
+			BufferPool: &pool{},
 		}
-		h = rp
+	case len(args) == 2 && args[0] == "keys":
+		return writeKeys(args[1])
+	case len(args) == 3 && args[0] == "mint":
+		n, err := strconv.Atoi(args[2])
+		if err != nil {
+			return err
+		}
+		return mint(args[1], n)
 	default:
-		return fmt.Errorf("usage: loadpeer upstream ADDR | loadpeer bare|tuned ADDR UPSTREAM-URL")
+		return fmt.Errorf("usage: loadpeer upstream ADDR | bare ADDR UPSTREAM-URL | keys DIR | mint KEYFILE N")
 	}
 	srv := &http.Server{Addr: args[1], Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	return srv.ListenAndServe()
+}
+
+// writeKeys writes es256.pem (P-256), rs256.pem (RSA 2048) and rs256.pub,
+// its public half, into dir.
+func writeKeys(dir string) error {
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	for name, key := range map[string]any{"es256.pem": ec, "rs256.pem": rk} {
+		der, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+			return err
+		}
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&rk.PublicKey)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "rs256.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o600)
+}
+
+// mint prints n tokens of authgate's own issuer, signed with the key in
+// keyFile (by authgate's Issuer, so with kid, jti and iat), one a line, for
+// n different subjects.
+func mint(keyFile string, n int) error {
+	k, err := auth.LoadPrivateKey(keyFile, "")
+	if err != nil {
+		return err
+	}
+	ks, err := auth.NewKeySet(k)
+	if err != nil {
+		return err
+	}
+	is, err := auth.NewIssuer(ks, auth.IssuerOptions{Issuer: "authgate", TTL: time.Hour})
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		issued, err := is.Issue(strconv.Itoa(i+1), map[string]any{"username": fmt.Sprint("user", i+1), "roles": []any{"user"}}, 0)
+		if err != nil {
+			return err
+		}
+		fmt.Println(issued.Token)
+	}
+	return nil
 }
 
 type pool struct{ p sync.Pool }
