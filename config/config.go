@@ -68,6 +68,9 @@ type Config struct {
 	LoginWindow           time.Duration `env:"LOGIN_WINDOW" envDefault:"15m"`
 	LoginLockout          time.Duration `env:"LOGIN_LOCKOUT" envDefault:"15m"`
 
+	// Browsers.
+	CookieName string `env:"COOKIE_NAME" envDefault:"authgate_session"`
+
 	// Sessions and revocation.
 	RefreshTTL        time.Duration `env:"REFRESH_TTL" envDefault:"168h"` // 0: no refresh tokens
 	Revocation        bool          `env:"REVOCATION" envDefault:"false"` // on anyway with refresh tokens
@@ -257,6 +260,9 @@ func (c *Config) validate() []error {
 	}
 	if c.TokenCacheTTL <= 0 || c.TokenCacheTTL > time.Hour {
 		bad("TOKEN_CACHE_TTL", "%v must be between 1ns and 1h", c.TokenCacheTTL)
+	}
+	if !isToken(c.CookieName) {
+		bad("COOKIE_NAME", "%q must be a cookie name: letters, digits and !#$%%&'*+-.^_`|~", c.CookieName)
 	}
 	if c.RefreshTTL < 0 {
 		bad("REFRESH_TTL", "%v must not be negative (0 turns refresh tokens off)", c.RefreshTTL)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/authgate/authgate/auth"
 	"github.com/authgate/authgate/policy"
@@ -18,18 +19,47 @@ type Verifier interface {
 	Verify(ctx context.Context, token string) (auth.Identity, error)
 }
 
-// Credential is what a request presents to prove who it is: today the
-// token of its one Authorization: Bearer header. Token is "" when the
-// request presents none, or nothing that could be a token.
+// Credential is what a request presents to prove who it is: the token of
+// its one Authorization: Bearer header or, for a browser, of the session
+// cookie. Token is "" when the request presents none, or nothing that could
+// be a token.
 type Credential struct {
-	Token string
+	Token  string
+	Cookie bool // the token came from the session cookie
 }
 
-// ReadCredential reads the credential that request headers h present. A
-// token is never read from the query string.
-func ReadCredential(h http.Header) Credential {
-	token, _ := bearerToken(h.Values("Authorization"))
-	return Credential{Token: token}
+// ReadCredential reads the credential that request headers h present: the
+// Bearer token of the Authorization header, or, only when there is no
+// Authorization header at all, the value of the session cookie named
+// cookie ("" for none). A cookie sent twice is no credential, like two
+// Authorization headers. A token is never read from the query string.
+func ReadCredential(h http.Header, cookie string) Credential {
+	if authz := h.Values("Authorization"); len(authz) > 0 || cookie == "" {
+		token, _ := bearerToken(authz)
+		return Credential{Token: token}
+	}
+	if token, ok := cookieValue(h, cookie); ok && isB64Token(token) {
+		return Credential{Token: token, Cookie: true}
+	}
+	return Credential{}
+}
+
+// cookieValue returns the value of the cookie called name, when the
+// request sends it exactly once.
+func cookieValue(h http.Header, name string) (string, bool) {
+	var value string
+	n := 0
+	for _, line := range h["Cookie"] {
+		if !strings.Contains(line, name) {
+			continue
+		}
+		for pair := range strings.SplitSeq(line, ";") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(pair), "="); ok && k == name {
+				value, n = v, n+1
+			}
+		}
+	}
+	return value, n == 1
 }
 
 // Outcome is the whole decision on one request: what the rules say, the

@@ -30,6 +30,7 @@ type forwardAuth struct {
 	headers    *IdentityHeaders
 	verifyPath string
 	source     string // config.Source*
+	cookie     string // AUTHGATE_COOKIE_NAME
 }
 
 // decide answers one auth request: 200 with the identity headers of a
@@ -42,7 +43,7 @@ func (fa *forwardAuth) decide(w http.ResponseWriter, r *http.Request) verdict {
 		return refused(policy.RuleNoRequest, ref.forFrontProxy())
 	}
 	s := fa.current.Load()
-	o := Decide(r.Context(), s.Rules, s.Verifier, policy.Request{Method: orig.method, Host: orig.host, Path: orig.path}, ReadCredential(r.Header))
+	o := Decide(r.Context(), s.Rules, s.Verifier, policy.Request{Method: orig.method, Host: orig.host, Path: orig.path}, ReadCredential(r.Header, fa.cookie))
 	if o.Refusal != nil {
 		o.Refusal = o.Refusal.forFrontProxy()
 	}

@@ -59,6 +59,40 @@ func (ih *IdentityHeaders) isIdentity(name string) bool {
 	return strings.HasPrefix(n, config.IdentityPrefix) || ih.names[n]
 }
 
+// stripCookie removes the cookie called name from the Cookie header lines
+// of h and keeps the others as they were; a line left empty goes.
+func stripCookie(h http.Header, name string) {
+	lines, changed := h["Cookie"], false
+	kept := lines[:0:0]
+	for _, line := range lines {
+		if !strings.Contains(line, name) {
+			kept = append(kept, line)
+			continue
+		}
+		var pairs []string
+		for pair := range strings.SplitSeq(line, ";") {
+			pair = strings.TrimSpace(pair)
+			if k, _, _ := strings.Cut(pair, "="); k == name {
+				changed = true
+				continue
+			}
+			if pair != "" {
+				pairs = append(pairs, pair)
+			}
+		}
+		if len(pairs) > 0 {
+			kept = append(kept, strings.Join(pairs, "; "))
+		}
+	}
+	switch {
+	case !changed:
+	case len(kept) == 0:
+		delete(h, "Cookie")
+	default:
+		h["Cookie"] = kept
+	}
+}
+
 // methodOverrides are the headers with which frameworks (Rails, Symfony,
 // Express's method-override, some Java stacks) let a request claim another
 // method: a rule that allows GET but not DELETE would not hold against them.

@@ -15,12 +15,12 @@ type meResponse struct {
 
 // handleMe returns the caller's profile from its token. The path policy does
 // not apply: /me always needs a valid token.
-func handleMe(cur Current) func(http.ResponseWriter, *http.Request) verdict {
+func handleMe(cur Current, cookie string) func(http.ResponseWriter, *http.Request) verdict {
 	return func(w http.ResponseWriter, r *http.Request) verdict {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return refused(ruleMe, methodNotAllowed("GET, HEAD"))
 		}
-		id, ref := authenticate(r.Context(), cur.Load().Verifier, ReadCredential(r.Header))
+		id, ref := authenticate(r.Context(), cur.Load().Verifier, ReadCredential(r.Header, cookie))
 		if ref != nil {
 			return refused(ruleMe, ref)
 		}

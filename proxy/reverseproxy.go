@@ -25,6 +25,7 @@ type reverseProxy struct {
 	transport  http.RoundTripper
 	headers    *IdentityHeaders
 	stripAuthz bool
+	cookie     string          // AUTHGATE_COOKIE_NAME: never forwarded
 	trusted    config.Networks // AUTHGATE_TRUSTED_PROXIES
 	buffers    bufferPool
 }
@@ -82,6 +83,7 @@ func (p *reverseProxy) rewrite(pr *httputil.ProxyRequest, id *auth.Identity) {
 	if p.stripAuthz {
 		pr.Out.Header.Del("Authorization")
 	}
+	stripCookie(pr.Out.Header, p.cookie)
 	if reqID, ok := hlog.IDFromRequest(pr.In); ok {
 		pr.Out.Header.Set("X-Request-Id", reqID.String())
 	}

@@ -27,10 +27,10 @@ func addRoutes(mux *http.ServeMux, o Options) {
 	mux.Handle(cfg.LoginPath, m.instrument("login", decided(m, l.decide)))
 	rf := &refresh{current: cur, sessions: o.Sessions, metrics: m}
 	mux.Handle(cfg.RefreshPath, m.instrument("refresh", decided(m, rf.decide)))
-	lo := &logout{current: cur, sessions: o.Sessions, revoker: o.Revoker, issuer: cfg.Issuer, metrics: m}
+	lo := &logout{current: cur, sessions: o.Sessions, revoker: o.Revoker, issuer: cfg.Issuer, cookie: cfg.CookieName, metrics: m}
 	mux.Handle(cfg.LogoutPath, m.instrument("logout", decided(m, lo.decide)))
-	mux.Handle(cfg.MePath, m.instrument("me", decided(m, handleMe(cur))))
-	fa := &forwardAuth{current: cur, headers: headers, verifyPath: cfg.VerifyPath, source: cfg.ForwardAuthSource}
+	mux.Handle(cfg.MePath, m.instrument("me", decided(m, handleMe(cur, cfg.CookieName))))
+	fa := &forwardAuth{current: cur, headers: headers, verifyPath: cfg.VerifyPath, source: cfg.ForwardAuthSource, cookie: cfg.CookieName}
 	verify := m.instrument("verify", decided(m, fa.decide))
 	mux.Handle(cfg.VerifyPath, verify)
 	mux.Handle(cfg.VerifyPath+"/", verify)
@@ -42,7 +42,7 @@ func addRoutes(mux *http.ServeMux, o Options) {
 		})))
 		return
 	}
-	rp := &reverseProxy{target: cfg.Upstream, transport: o.Transport, headers: headers, stripAuthz: cfg.StripAuthorization, trusted: cfg.TrustedProxies}
+	rp := &reverseProxy{target: cfg.Upstream, transport: o.Transport, headers: headers, stripAuthz: cfg.StripAuthorization, cookie: cfg.CookieName, trusted: cfg.TrustedProxies}
 	mux.Handle("/", m.instrument("proxy", decided(m, handleProxy(cur, rp))))
 }
 
@@ -54,7 +54,7 @@ func handleProxy(cur Current, rp *reverseProxy) func(http.ResponseWriter, *http.
 			return refused(ruleRequest, &Refusal{Status: http.StatusBadRequest, Message: msgBadUpgrade, Reason: "bad_upgrade"})
 		}
 		s := cur.Load()
-		o := Decide(r.Context(), s.Rules, s.Verifier, policy.Request{Method: r.Method, Host: r.Host, Path: r.URL.Path}, ReadCredential(r.Header))
+		o := Decide(r.Context(), s.Rules, s.Verifier, policy.Request{Method: r.Method, Host: r.Host, Path: r.URL.Path}, ReadCredential(r.Header, rp.cookie))
 		return o.verdict(func(w http.ResponseWriter) { rp.serve(w, r, o.Identity) })
 	}
 }

@@ -370,3 +370,88 @@ func TestMethodOverridesNeverReachTheUpstream(t *testing.T) {
 		t.Errorf("a method override arrived as a trailer: %v", got.Trailer)
 	}
 }
+
+// TestSessionCookie: the session cookie is a credential on every path that
+// reads a token, only without an Authorization header; it is revoked like
+// a Bearer token, never forwarded upstream (other cookies are), and never
+// logged.
+func TestSessionCookie(t *testing.T) {
+	f := newFixture(t, true, "AUTHGATE_PUBLIC_PATHS=/public/*")
+	tok := f.token(t, nil, 0)
+	send := func(method, path string, headers ...string) (*http.Response, string, recorded) {
+		t.Helper()
+		req := f.request(t, method, path, nil)
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Add(headers[i], headers[i+1])
+		}
+		resp, body := f.do(t, req)
+		got, _ := f.backend.take(t)
+		return resp, body, got
+	}
+	cookie := "theme=dark; authgate_session=" + tok + "; lang=fr"
+	for _, path := range []string{"/api/x", "/me", "/auth/api/x"} {
+		if resp, body, _ := send("GET", path, "Cookie", cookie); resp.StatusCode != 200 {
+			t.Errorf("GET %s with the session cookie = %d %s", path, resp.StatusCode, body)
+		}
+	}
+	_, _, got := send("GET", "/api/x", "Cookie", cookie)
+	if c := got.Header.Values("Cookie"); len(c) != 1 || c[0] != "theme=dark; lang=fr" || got.Header.Get("X-Auth-Subject") != "1" {
+		t.Errorf("upstream Cookie = %q (identity %q), want the other cookies only", c, got.Header.Get("X-Auth-Subject"))
+	}
+	_, _, got = send("GET", "/public/x", "Cookie", "authgate_session="+tok)
+	if c := got.Header.Values("Cookie"); len(c) != 0 {
+		t.Errorf("on a public path the upstream got Cookie %q", c)
+	}
+	_, _, got = send("GET", "/api/x", "Cookie", "a=1", "Cookie", "authgate_session="+tok)
+	if c := got.Header.Values("Cookie"); len(c) != 1 || c[0] != "a=1" {
+		t.Errorf("two Cookie lines: the upstream got %q", c)
+	}
+	for _, tt := range []struct {
+		name    string
+		headers []string
+		status  int
+		message string
+	}{
+		{"an Authorization header wins, even a bad one", []string{"Authorization", "Basic x", "Cookie", cookie}, 401, msgMissingAuth},
+		{"an invalid Bearer token is not rescued by the cookie", []string{"Authorization", "Bearer x.y.z", "Cookie", cookie}, 401, msgInvalidToken},
+		{"the cookie twice", []string{"Cookie", "authgate_session=" + tok + "; authgate_session=" + tok}, 401, msgMissingAuth},
+		{"a cookie of another name", []string{"Cookie", "session=" + tok}, 401, msgMissingAuth},
+		{"a cookie that is no token", []string{"Cookie", `authgate_session="x y"`}, 401, msgMissingAuth},
+		{"a bad token in the cookie", []string{"Cookie", "authgate_session=x.y.z"}, 401, msgInvalidToken},
+	} {
+		resp, body, _ := send("GET", "/api/x", tt.headers...)
+		if resp.StatusCode != tt.status || errorBody(t, resp, body) != tt.message {
+			t.Errorf("%s: %d %s, want %d %q", tt.name, resp.StatusCode, body, tt.status, tt.message)
+		}
+	}
+	// Revoked like a Bearer token: log out with the cookie itself.
+	if resp, body, _ := send("POST", "/logout", "Cookie", cookie); resp.StatusCode != 204 {
+		t.Fatalf("logout with the cookie = %d %s", resp.StatusCode, body)
+	}
+	if resp, body, _ := send("GET", "/api/x", "Cookie", cookie); resp.StatusCode != 401 || errorBody(t, resp, body) != msgRevoked {
+		t.Errorf("the logged-out cookie = %d %s, want 401 %q", resp.StatusCode, body, msgRevoked)
+	}
+	if strings.Contains(f.logs.String(), tok) {
+		t.Error("the cookie's token is in the log")
+	}
+}
+
+func TestStripCookie(t *testing.T) {
+	for _, tt := range []struct {
+		in   []string
+		want []string
+	}{
+		{[]string{"authgate_session=x"}, nil},
+		{[]string{"a=1; authgate_session=x; b=2"}, []string{"a=1; b=2"}},
+		{[]string{"a=1;authgate_session=x"}, []string{"a=1"}},
+		{[]string{"authgate_session_extra=1; xauthgate_session=2"}, []string{"authgate_session_extra=1; xauthgate_session=2"}},
+		{[]string{"a=1", "authgate_session=x", "b=2"}, []string{"a=1", "b=2"}},
+		{[]string{"a=authgate_session"}, []string{"a=authgate_session"}},
+	} {
+		h := http.Header{"Cookie": slices.Clone(tt.in)}
+		stripCookie(h, "authgate_session")
+		if got := h["Cookie"]; !slices.Equal(got, tt.want) {
+			t.Errorf("stripCookie(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -120,6 +120,7 @@ type logout struct {
 	sessions Sessions // nil: no refresh tokens to end
 	revoker  Revoker  // nil: revocation is off, and the path is not found
 	issuer   string   // AUTHGATE_ISSUER: only own tokens are revoked
+	cookie   string   // AUTHGATE_COOKIE_NAME
 	metrics  *Metrics
 }
 
@@ -147,7 +148,7 @@ func (h *logout) decide(w http.ResponseWriter, r *http.Request) verdict {
 		}
 	}
 	ctx := r.Context()
-	cred := ReadCredential(r.Header)
+	cred := ReadCredential(r.Header, h.cookie)
 	var id *auth.Identity
 	if cred.Token != "" || !hasRefresh {
 		verified, ref := authenticate(ctx, h.current.Load().Verifier, cred)

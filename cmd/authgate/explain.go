@@ -72,7 +72,7 @@ func explain(ctx context.Context, w io.Writer, cfg config.Config, s *proxy.Snaps
 		h.Set("Authorization", token)
 	}
 	req := policy.Request{Method: method, Host: host, Path: path}
-	o := proxy.Decide(ctx, s.Rules, s.Verifier, req, proxy.ReadCredential(h))
+	o := proxy.Decide(ctx, s.Rules, s.Verifier, req, proxy.ReadCredential(h, cfg.CookieName))
 	d := o.Decision
 	switch {
 	case d.Rule != nil:
