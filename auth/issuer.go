@@ -64,12 +64,12 @@ func (is *Issuer) Issue(sub string, extra map[string]any, ttl time.Duration) (Is
 }
 
 // IssueInSession is Issue for a token of the session sid, which it carries
-// as its sid claim, with the default lifetime.
-func (is *Issuer) IssueInSession(sid, sub string, extra map[string]any) (Issued, error) {
+// as its sid claim.
+func (is *Issuer) IssueInSession(sid, sub string, extra map[string]any, ttl time.Duration) (Issued, error) {
 	if sid == "" {
 		return Issued{}, errors.New("the session id must not be empty")
 	}
-	return is.issue(sid, sub, extra, 0)
+	return is.issue(sid, sub, extra, ttl)
 }
 
 func (is *Issuer) issue(sid, sub string, extra map[string]any, ttl time.Duration) (Issued, error) {

@@ -89,7 +89,7 @@ func TestIssueInSession(t *testing.T) {
 	key, _ := NewHMACKey([]byte(testSecret))
 	ks, _ := NewKeySet(key)
 	is, _ := NewIssuer(ks, IssuerOptions{Issuer: "authgate", TTL: time.Hour, Now: func() time.Time { return testNow }})
-	issued, err := is.IssueInSession("s-1", "1", map[string]any{"username": "alice"})
+	issued, err := is.IssueInSession("s-1", "1", map[string]any{"username": "alice"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestIssueInSession(t *testing.T) {
 	if err != nil || id.SessionID != "s-1" || id.ID != issued.ID || !issued.IssuedAt.Equal(testNow) {
 		t.Errorf("a session token: %+v, %v (issued %+v)", id, err, issued)
 	}
-	if _, err := is.IssueInSession("", "1", nil); err == nil {
+	if _, err := is.IssueInSession("", "1", nil, 0); err == nil {
 		t.Error("IssueInSession without a session id succeeded")
 	}
 }

@@ -69,7 +69,12 @@ type Config struct {
 	LoginLockout          time.Duration `env:"LOGIN_LOCKOUT" envDefault:"15m"`
 
 	// Browsers.
-	CookieName string `env:"COOKIE_NAME" envDefault:"authgate_session"`
+	CookieName           string        `env:"COOKIE_NAME" envDefault:"authgate_session"`
+	SessionTTL           time.Duration `env:"SESSION_TTL" envDefault:"12h"` // of the cookie's token
+	CookieSecure         bool          `env:"COOKIE_SECURE" envDefault:"true"`
+	CookieDomain         string        `env:"COOKIE_DOMAIN"`
+	LoginURL             *url.URL      `env:"LOGIN_URL"`
+	AllowedRedirectHosts Hosts         `env:"ALLOWED_REDIRECT_HOSTS"`
 
 	// Sessions and revocation.
 	RefreshTTL        time.Duration `env:"REFRESH_TTL" envDefault:"168h"` // 0: no refresh tokens
@@ -113,10 +118,10 @@ func (c Config) RevocationOn() bool { return c.Revocation || c.RefreshTTL > 0 }
 
 // RevocationHorizon is the longest a token or session of authgate's own can
 // live, so the least time a revocation must last: the token lifetime, the
-// session lifetime or AUTHGATE_MAX_TOKEN_LIFETIME, whichever is longest,
-// plus the clock skew.
+// session lifetime, the cookie's token lifetime or
+// AUTHGATE_MAX_TOKEN_LIFETIME, whichever is longest, plus the clock skew.
 func (c Config) RevocationHorizon() time.Duration {
-	return max(c.TokenTTL, c.RefreshTTL, c.MaxTokenLifetime) + c.ClockSkew
+	return max(c.TokenTTL, c.RefreshTTL, c.MaxTokenLifetime, c.SessionTTL) + c.ClockSkew
 }
 
 // Forward-auth sources, the values of AUTHGATE_FORWARD_AUTH_SOURCE.
@@ -162,6 +167,8 @@ func Load(environ []string) (Config, error) {
 			c.ClaimHeaders = p.Mapping
 		}
 	}
+	// A cookie's Domain is a name; ".example.com" is the old spelling of it.
+	c.CookieDomain = strings.ToLower(strings.TrimPrefix(c.CookieDomain, "."))
 	errs = append(errs, unknownVariables(vars)...)
 	for _, e := range c.validate() {
 		// A value that did not parse is reported once, not again as zero.
@@ -243,7 +250,7 @@ func (c *Config) validate() []error {
 	}
 	positive := map[string]time.Duration{
 		"TOKEN_TTL": c.TokenTTL, "UPSTREAM_TIMEOUT": c.UpstreamTimeout,
-		"LOGIN_WINDOW": c.LoginWindow, "LOGIN_LOCKOUT": c.LoginLockout,
+		"LOGIN_WINDOW": c.LoginWindow, "LOGIN_LOCKOUT": c.LoginLockout, "SESSION_TTL": c.SessionTTL,
 		"READ_HEADER_TIMEOUT": c.ReadHeaderTimeout, "IDLE_TIMEOUT": c.IdleTimeout,
 		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
 	}
@@ -260,6 +267,17 @@ func (c *Config) validate() []error {
 	}
 	if c.TokenCacheTTL <= 0 || c.TokenCacheTTL > time.Hour {
 		bad("TOKEN_CACHE_TTL", "%v must be between 1ns and 1h", c.TokenCacheTTL)
+	}
+	if d := c.CookieDomain; d != "" && (!isDNSName(d) || !strings.Contains(d, ".") && d != "localhost") {
+		bad("COOKIE_DOMAIN", "%q must be a DNS name such as example.com (the cookie then goes to it and every name below it)", d)
+	}
+	if u := c.LoginURL; u != nil {
+		switch {
+		case u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.User != nil || u.Fragment != "":
+			bad("LOGIN_URL", "%q must be the absolute URL of authgate's login page, e.g. https://auth.example.com/login", u.Redacted())
+		case u.Scheme == "http" && c.CookieSecure:
+			bad("LOGIN_URL", "%q is http://, where browsers do not keep a Secure cookie; use https, or AUTHGATE_COOKIE_SECURE=false for plain-HTTP development", u.Redacted())
+		}
 	}
 	if !isToken(c.CookieName) {
 		bad("COOKIE_NAME", "%q must be a cookie name: letters, digits and !#$%%&'*+-.^_`|~", c.CookieName)

@@ -28,7 +28,7 @@ func TestLoadDefaults(t *testing.T) {
 		LoginMaxFailures:  5, LoginMaxFailuresPerIP: 50, LoginWindow: 15 * time.Minute, LoginLockout: 15 * time.Minute,
 		RedisPrefix: "authgate:", RefreshTTL: 168 * time.Hour, StoreMaxStaleness: 30 * time.Second,
 		RefreshPath: "/refresh", LogoutPath: "/logout", TokenCacheSize: 10000, TokenCacheTTL: 5 * time.Minute,
-		CookieName: "authgate_session",
+		CookieName: "authgate_session", SessionTTL: 12 * time.Hour, CookieSecure: true,
 		RolesClaim: "roles", HeaderPreset: "authgate",
 		LoginPath: "/login", MePath: "/me", VerifyPath: "/auth", JWKSPath: "/.well-known/jwks.json",
 		MaxHeaderBytes: 16384, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
@@ -118,6 +118,14 @@ func TestLoadErrors(t *testing.T) {
 		{"AUTHGATE_REFRESH_TTL=-1h", "AUTHGATE_REFRESH_TTL: "},
 		{"AUTHGATE_TOKEN_CACHE_SIZE=-1", "AUTHGATE_TOKEN_CACHE_SIZE: "},
 		{"AUTHGATE_COOKIE_NAME=my cookie", "AUTHGATE_COOKIE_NAME: "},
+		{"AUTHGATE_COOKIE_DOMAIN=http://example.com", "AUTHGATE_COOKIE_DOMAIN: "},
+		{"AUTHGATE_COOKIE_DOMAIN=com", "AUTHGATE_COOKIE_DOMAIN: "},
+		{"AUTHGATE_COOKIE_DOMAIN=10.0.0.1", "AUTHGATE_COOKIE_DOMAIN: "},
+		{"AUTHGATE_LOGIN_URL=/login", "AUTHGATE_LOGIN_URL: "},
+		{"AUTHGATE_LOGIN_URL=http://auth.example.com/login", "AUTHGATE_LOGIN_URL: \"http://auth.example.com/login\" is http://"},
+		{"AUTHGATE_ALLOWED_REDIRECT_HOSTS=https://partner.example", "AUTHGATE_ALLOWED_REDIRECT_HOSTS: "},
+		{"AUTHGATE_ALLOWED_REDIRECT_HOSTS=10.0.0.1", "AUTHGATE_ALLOWED_REDIRECT_HOSTS: "},
+		{"AUTHGATE_SESSION_TTL=0s", "AUTHGATE_SESSION_TTL: "},
 		{"AUTHGATE_COOKIE_NAME=a;b", "AUTHGATE_COOKIE_NAME: "},
 		{"AUTHGATE_TOKEN_CACHE_TTL=2h", "AUTHGATE_TOKEN_CACHE_TTL: "},
 		{"AUTHGATE_STORE_MAX_STALENESS=10ms", "AUTHGATE_STORE_MAX_STALENESS: "},
@@ -298,5 +306,17 @@ func TestRevocationOn(t *testing.T) {
 	c, _ := Load([]string{"AUTHGATE_MAX_TOKEN_LIFETIME=400h"})
 	if h := c.RevocationHorizon(); h != 400*time.Hour+30*time.Second {
 		t.Errorf("RevocationHorizon = %v", h)
+	}
+}
+
+func TestBrowserSettings(t *testing.T) {
+	c, err := Load([]string{"AUTHGATE_COOKIE_DOMAIN=.Example.COM", "AUTHGATE_LOGIN_URL=http://localhost:8000/login", "AUTHGATE_COOKIE_SECURE=false",
+		"AUTHGATE_ALLOWED_REDIRECT_HOSTS=Partner.example.net, admin.example.org:8443"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CookieDomain != "example.com" || c.LoginURL.String() != "http://localhost:8000/login" || c.CookieSecure ||
+		len(c.AllowedRedirectHosts) != 2 || c.AllowedRedirectHosts[0] != "partner.example.net" || c.AllowedRedirectHosts[1] != "admin.example.org:8443" {
+		t.Errorf("browser settings = %q %v %v %q", c.CookieDomain, c.LoginURL, c.CookieSecure, c.AllowedRedirectHosts)
 	}
 }

@@ -12,10 +12,19 @@ import (
 
 // original is the request a front proxy asks about, as one source tells it.
 type original struct {
-	method string // "" when the source does not name one
-	host   string // "" when the source does not name one
-	path   string // canonical
+	method   string // "" when the source does not name one
+	host     string // "" when the source does not name one
+	path     string // canonical
+	url      string // the original URL as the source tells it, for a login page's rd
+	dialects uint8  // of the sources present: dialectForwarded, dialectOriginal, dialectPath
 }
+
+// The dialects of forward-auth, as bits.
+const (
+	dialectForwarded uint8 = 1 << iota
+	dialectOriginal
+	dialectPath
+)
 
 var (
 	errSourcesDisagree = errors.New("original-request sources disagree")
@@ -31,6 +40,8 @@ type forwardAuth struct {
 	verifyPath string
 	source     string // config.Source*
 	cookie     string // AUTHGATE_COOKIE_NAME
+	insecure   bool   // AUTHGATE_COOKIE_SECURE=false: original URLs default to http
+	browser    *browser
 }
 
 // decide answers one auth request: 200 with the identity headers of a
@@ -43,9 +54,15 @@ func (fa *forwardAuth) decide(w http.ResponseWriter, r *http.Request) verdict {
 		return refused(policy.RuleNoRequest, ref.forFrontProxy())
 	}
 	s := fa.current.Load()
-	o := Decide(r.Context(), s.Rules, s.Verifier, policy.Request{Method: orig.method, Host: orig.host, Path: orig.path}, ReadCredential(r.Header, fa.cookie))
+	cred := ReadCredential(r.Header, fa.cookie)
+	o := Decide(r.Context(), s.Rules, s.Verifier, policy.Request{Method: orig.method, Host: orig.host, Path: orig.path}, cred)
 	if o.Refusal != nil {
 		o.Refusal = o.Refusal.forFrontProxy()
+		// Traefik and Caddy pass any answer on to the browser, so theirs is
+		// sent to the login page; nginx and Envoy take only 401 and 403, so
+		// theirs gets X-Auth-Redirect, which the nginx snippet turns into
+		// the redirect.
+		fa.browser.toLogin(r, orig.method, cred, o.Refusal, orig.url, orig.dialects != dialectForwarded)
 	}
 	return o.verdict(func(w http.ResponseWriter) {
 		h := w.Header()
@@ -92,7 +109,10 @@ func (fa *forwardAuth) originalRequest(r *http.Request) (original, error) {
 		if i > 0 && o.path != out.path {
 			return original{}, errSourcesDisagree
 		}
-		out.path = o.path
+		out.path, out.dialects = o.path, out.dialects|o.dialects
+		if out.url == "" {
+			out.url = o.url
+		}
 		if o.method != "" {
 			if out.method != "" && out.method != o.method {
 				return original{}, errSourcesDisagree
@@ -133,7 +153,24 @@ func (fa *forwardAuth) fromForwarded(r *http.Request) (original, bool, error) {
 	if err != nil {
 		return original{}, false, errBadOriginal
 	}
-	return original{method: method, host: host, path: path}, true, nil
+	proto, _, _ := single(r.Header, "X-Forwarded-Proto")
+	site := host
+	if site == "" {
+		site = r.Host
+	}
+	return original{method: method, host: host, path: path, url: fa.scheme(proto) + "://" + site + uri, dialects: dialectForwarded}, true, nil
+}
+
+// scheme is proto when it is http or https, else the scheme the session
+// cookie implies (https unless AUTHGATE_COOKIE_SECURE=false).
+func (fa *forwardAuth) scheme(proto string) string {
+	if proto == "http" || proto == "https" {
+		return proto
+	}
+	if fa.insecure {
+		return "http"
+	}
+	return "https"
 }
 
 // fromOriginal reads X-Original-Method with X-Original-URI (nginx) or
@@ -152,13 +189,13 @@ func (fa *forwardAuth) fromOriginal(r *http.Request) (original, bool, error) {
 	if !hasURI && !hasURL || !validMethod(method, hasMethod) {
 		return original{}, false, errBadOriginal
 	}
-	o := original{method: method}
+	o := original{method: method, dialects: dialectOriginal}
 	if hasURL {
 		host, path, err := splitFullURL(full)
 		if err != nil {
 			return original{}, false, errBadOriginal
 		}
-		o.host, o.path = host, path
+		o.host, o.path, o.url = host, path, full
 	}
 	if hasURI {
 		path, _, err := ParseTarget(uri)
@@ -169,6 +206,10 @@ func (fa *forwardAuth) fromOriginal(r *http.Request) (original, bool, error) {
 			return original{}, false, errSourcesDisagree
 		}
 		o.path = path
+		if !hasURL {
+			proto, _, _ := single(r.Header, "X-Forwarded-Proto")
+			o.url = fa.scheme(proto) + "://" + r.Host + uri
+		}
 	}
 	return o, true, nil
 }
@@ -213,7 +254,11 @@ func (fa *forwardAuth) fromPath(r *http.Request) (original, bool, error) {
 	if !ok || rest == "" {
 		return original{}, false, nil
 	}
-	return original{path: rest}, true, nil
+	u := fa.scheme("") + "://" + r.Host + rest
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	return original{path: rest, url: u, dialects: dialectPath}, true, nil
 }
 
 // single returns the one value of a header and whether it was sent; a header

@@ -19,6 +19,7 @@ import (
 
 	"github.com/authgate/authgate/auth"
 	"github.com/authgate/authgate/config"
+	"github.com/authgate/authgate/internal/redistest"
 	"github.com/authgate/authgate/policy"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/state"
@@ -216,6 +217,19 @@ func newFixtureStore(t *testing.T, st state.Store, upstream bool, env ...string)
 	f.front = httptest.NewServer(h)
 	t.Cleanup(f.front.Close)
 	return f
+}
+
+// newRedisFixture is newFixture (without an upstream) on a real Redis,
+// which the test may kill and start again.
+func newRedisFixture(t *testing.T, env ...string) (*fixture, *redistest.Server) {
+	t.Helper()
+	srv := redistest.Start(t)
+	st, err := state.OpenRedis(srv.URL(), "authgate:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return newFixtureStore(t, st, false, env...), srv
 }
 
 // rulesFor builds the rules as serve does, from the rules file's rules and

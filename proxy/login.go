@@ -14,6 +14,7 @@ import (
 
 	"github.com/authgate/authgate/auth"
 	"github.com/authgate/authgate/config"
+	"github.com/authgate/authgate/session"
 )
 
 // maxLoginBody bounds a login request body.
@@ -78,6 +79,7 @@ type login struct {
 	slots    *hashSlots
 	throttle Throttle // nil: not throttled
 	sessions Sessions // nil: no refresh tokens
+	browser  *browser
 	trusted  config.Networks
 	metrics  *Metrics
 }
@@ -87,28 +89,49 @@ func (l *login) decide(w http.ResponseWriter, r *http.Request) verdict {
 	if s.Issuer == nil {
 		return refused(ruleLogin, &Refusal{Status: http.StatusNotFound, Message: msgNotFound, Reason: "no_signing_key"})
 	}
+	b := l.browser
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && wantsHTML(r) {
+		rd := r.URL.Query().Get("rd") // not a credential: validated when the login completes
+		return passed(ruleLogin, "", true, func(w http.ResponseWriter) {
+			b.render(w, http.StatusOK, b.pageFor(r, rd, "", ""))
+		})
+	}
 	if r.Method != http.MethodPost {
 		return refused(ruleLogin, methodNotAllowed(http.MethodPost))
 	}
+	// A browser's form post: refused across sites, answered with the page.
+	browserPost := wantsHTML(r)
+	if browserPost {
+		if err := b.csrf.Check(r); err != nil {
+			return refused(ruleLogin, &Refusal{Status: http.StatusForbidden, Message: msgForbidden, Reason: "cross_origin", Detail: err.Error()})
+		}
+	}
 	m := l.metrics
-	username, password, err := readCredentials(w, r)
+	username, password, rd, err := readCredentials(w, r)
+	refuse := func(ref *Refusal) verdict {
+		if browserPost {
+			page := b.pageFor(r, rd, username, ref.Message)
+			ref.page = func(w http.ResponseWriter, status int) { b.render(w, status, page) }
+		}
+		return refused(ruleLogin, ref)
+	}
 	if err != nil {
 		m.logins.WithLabelValues("malformed").Inc()
 		if errors.Is(err, errBodyTooLarge) {
-			return refused(ruleLogin, &Refusal{Status: http.StatusRequestEntityTooLarge, Message: msgBodyTooLarge, Reason: "body_too_large"})
+			return refuse(&Refusal{Status: http.StatusRequestEntityTooLarge, Message: msgBodyTooLarge, Reason: "body_too_large"})
 		}
-		return refused(ruleLogin, &Refusal{Status: http.StatusBadRequest, Message: msgMalformedBody, Reason: "malformed_body"})
+		return refuse(&Refusal{Status: http.StatusBadRequest, Message: msgMalformedBody, Reason: "malformed_body"})
 	}
 	client := clientOf(r, l.trusted).addr
 	if l.throttle != nil {
 		locked, err := l.throttle.LockedOut(r.Context(), username, client)
 		if err != nil {
-			return refused(ruleLogin, storeUnavailable(err))
+			return refuse(storeUnavailable(err))
 		}
 		if locked > 0 {
 			// Refused before any hash: a locked-out guess costs nothing.
 			m.logins.WithLabelValues("locked_out").Inc()
-			return refused(ruleLogin, &Refusal{Status: http.StatusTooManyRequests, Message: msgTooManyLogins, Reason: "locked_out",
+			return refuse(&Refusal{Status: http.StatusTooManyRequests, Message: msgTooManyLogins, Reason: "locked_out",
 				retryAfter: int((locked + time.Second - 1) / time.Second)})
 		}
 	}
@@ -118,7 +141,7 @@ func (l *login) decide(w http.ResponseWriter, r *http.Request) verdict {
 		release, ok := l.slots.acquire(r.Context())
 		if !ok {
 			m.logins.WithLabelValues("busy").Inc()
-			return refused(ruleLogin, &Refusal{Status: http.StatusTooManyRequests, Message: msgTooManyLogins, Reason: "login_busy", retryAfter: 1})
+			return refuse(&Refusal{Status: http.StatusTooManyRequests, Message: msgTooManyLogins, Reason: "login_busy", retryAfter: 1})
 		}
 		user, err = s.Users.Authenticate(r.Context(), username, password)
 		release()
@@ -126,67 +149,77 @@ func (l *login) decide(w http.ResponseWriter, r *http.Request) verdict {
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		if l.throttle != nil {
 			if err := l.throttle.Failed(r.Context(), username, client); err != nil {
-				return refused(ruleLogin, storeUnavailable(err))
+				return refuse(storeUnavailable(err))
 			}
 		}
 		m.logins.WithLabelValues("invalid_credentials").Inc()
-		return refused(ruleLogin, &Refusal{Status: http.StatusUnauthorized, Message: msgInvalidCredentials, Reason: "invalid_credentials"})
+		return refuse(&Refusal{Status: http.StatusUnauthorized, Message: msgInvalidCredentials, Reason: "invalid_credentials"})
 	}
 	if err != nil {
-		return refused(ruleLogin, internalError(fmt.Errorf("checking the password: %w", err)))
+		return refuse(internalError(fmt.Errorf("checking the password: %w", err)))
 	}
 	if l.throttle != nil {
 		if err := l.throttle.Succeeded(r.Context(), username); err != nil {
-			return refused(ruleLogin, storeUnavailable(err))
+			return refuse(storeUnavailable(err))
 		}
 	}
+	ttl := time.Duration(0)
+	if browserPost {
+		ttl = b.ttl // the cookie's token lives as long as the cookie
+	}
+	var tok *session.Tokens
+	var issued auth.Issued
 	if l.sessions != nil {
-		tok, err := l.sessions.Start(r.Context(), user, s.Issuer)
+		t, err := l.sessions.Start(r.Context(), user, s.Issuer, ttl)
 		if err != nil {
-			return refused(ruleLogin, sessionRefusal(err))
+			return refuse(sessionRefusal(err))
 		}
-		m.logins.WithLabelValues("ok").Inc()
-		return answerTokens(ruleLogin, user.ID, tok.Access, &tok)
-	}
-	issued, err := s.Issuer.Issue(user.ID, user.TokenClaims(), 0)
-	if err != nil {
-		return refused(ruleLogin, internalError(fmt.Errorf("issuing a token: %w", err)))
+		tok, issued = &t, t.Access
+	} else if issued, err = s.Issuer.Issue(user.ID, user.TokenClaims(), ttl); err != nil {
+		return refuse(internalError(fmt.Errorf("issuing a token: %w", err)))
 	}
 	m.logins.WithLabelValues("ok").Inc()
-	return answerTokens(ruleLogin, user.ID, issued, nil)
+	if browserPost {
+		return passed(ruleLogin, user.ID, false, func(w http.ResponseWriter) {
+			b.setCookie(w, issued.Token)
+			seeOther(w, b.redirects.safe(rd))
+		})
+	}
+	return answerTokens(ruleLogin, user.ID, issued, tok)
 }
 
 // readCredentials reads username and password from a JSON object or a form
-// body. Both must be present, non-empty strings, given once.
-func readCredentials(w http.ResponseWriter, r *http.Request) (username, password string, err error) {
+// body. Both must be present, non-empty strings, given once. A form (the
+// login page's) may carry the rd to send the browser to afterwards.
+func readCredentials(w http.ResponseWriter, r *http.Request) (username, password, rd string, err error) {
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxLoginBody))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return "", "", errBodyTooLarge
+			return "", "", "", errBodyTooLarge
 		}
-		return "", "", errMalformedBody
+		return "", "", "", errMalformedBody
 	}
 	switch mediaType {
 	case "application/json":
 		obj, err := auth.DecodeObject(body)
 		if err != nil {
-			return "", "", errMalformedBody
+			return "", "", "", errMalformedBody
 		}
 		username, _ = obj["username"].(string)
 		password, _ = obj["password"].(string)
 	case "application/x-www-form-urlencoded":
 		form, err := url.ParseQuery(string(body))
-		if err != nil || len(form["username"]) != 1 || len(form["password"]) != 1 {
-			return "", "", errMalformedBody
+		if err != nil || len(form["username"]) != 1 || len(form["password"]) != 1 || len(form["rd"]) > 1 {
+			return "", "", "", errMalformedBody
 		}
-		username, password = form.Get("username"), form.Get("password")
+		username, password, rd = form.Get("username"), form.Get("password"), form.Get("rd")
 	default:
-		return "", "", errMalformedBody
+		return "", "", "", errMalformedBody
 	}
 	if username == "" || password == "" {
-		return "", "", errMalformedBody
+		return "", "", rd, errMalformedBody
 	}
-	return username, password, nil
+	return username, password, rd, nil
 }

@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/authgate/authgate/config"
 )
 
 // redirects decides where a browser may be sent back to after a login or
@@ -81,7 +83,7 @@ func (rp redirects) hostAllowed(hostport string) bool {
 		host, port = h, p
 	}
 	host = strings.ToLower(host)
-	if !isDNSName(host) {
+	if !config.IsDNSName(host) {
 		return false // IP literals and encodings, trailing dots, empty labels, %-escapes
 	}
 	for _, a := range rp.allowed {
@@ -95,25 +97,4 @@ func (rp redirects) hostAllowed(hostport string) bool {
 	}
 	d := rp.cookieDomain
 	return d != "" && (host == d || strings.HasSuffix(host, "."+d))
-}
-
-// isDNSName reports whether h is a plain DNS name: labels of letters,
-// digits and inner hyphens, separated by single dots, with no trailing dot
-// and a last label that is not all digits (so no IPv4 in any encoding).
-func isDNSName(h string) bool {
-	if h == "" || len(h) > 253 {
-		return false
-	}
-	labels := strings.Split(h, ".")
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(l); i++ {
-			if c := l[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
 }

@@ -51,11 +51,14 @@ type Refusal struct {
 	Detail  string // for the log: which requirement failed
 	Err     error  // the cause of a 5xx, logged; never sent
 
-	invalidToken bool     // a presented token failed: error="invalid_token", and counted
-	scopes       []string // a 403 for missing scopes: the insufficient_scope challenge
-	allow        string   // a 405: the methods the endpoint takes
-	retryAfter   int      // a 429: seconds until a retry may succeed
-	frontProxy   bool     // an answer to a front proxy's auth request
+	invalidToken     bool                                    // a presented token failed: error="invalid_token", and counted
+	scopes           []string                                // a 403 for missing scopes: the insufficient_scope challenge
+	allow            string                                  // a 405: the methods the endpoint takes
+	retryAfter       int                                     // a 429: seconds until a retry may succeed
+	page             func(w http.ResponseWriter, status int) // a browser's: an HTML page instead of JSON
+	loginRedirect    string                                  // a browser's 401: the login page to send it to
+	redirectByHeader bool                                    // as X-Auth-Redirect on the 401, not as a 302
+	frontProxy       bool                                    // an answer to a front proxy's auth request
 }
 
 // internalError is the refusal of a request that failed on authgate's side.
@@ -182,6 +185,19 @@ func writeRefusal(w http.ResponseWriter, r *http.Request, ref *Refusal) {
 	}
 	if ref.frontProxy {
 		h.Set(errorHeader, ref.Message)
+	}
+	if ref.loginRedirect != "" {
+		if !ref.redirectByHeader {
+			h.Del("WWW-Authenticate")
+			h.Del(errorHeader)
+			seeFound(w, ref.loginRedirect)
+			return
+		}
+		h.Set("X-Auth-Redirect", ref.loginRedirect)
+	}
+	if ref.page != nil {
+		ref.page(w, ref.Status)
+		return
 	}
 	writeJSON(w, ref.Status, struct {
 		Error string `json:"error"`

@@ -23,14 +23,16 @@ func addRoutes(mux *http.ServeMux, o Options) {
 	cfg, m, cur := o.Config, o.Metrics, o.Current
 	headers := NewIdentityHeaders(cfg.ClaimHeaders, cfg.Preset.Family, cfg.ClaimsHeader)
 
-	l := &login{current: cur, slots: newHashSlots(cfg.LoginConcurrency), throttle: o.Throttle, sessions: o.Sessions, trusted: cfg.TrustedProxies, metrics: m}
+	b := newBrowser(cfg)
+	l := &login{current: cur, slots: newHashSlots(cfg.LoginConcurrency), throttle: o.Throttle, sessions: o.Sessions, browser: b, trusted: cfg.TrustedProxies, metrics: m}
 	mux.Handle(cfg.LoginPath, m.instrument("login", decided(m, l.decide)))
 	rf := &refresh{current: cur, sessions: o.Sessions, metrics: m}
 	mux.Handle(cfg.RefreshPath, m.instrument("refresh", decided(m, rf.decide)))
-	lo := &logout{current: cur, sessions: o.Sessions, revoker: o.Revoker, issuer: cfg.Issuer, cookie: cfg.CookieName, metrics: m}
+	lo := &logout{current: cur, sessions: o.Sessions, revoker: o.Revoker, issuer: cfg.Issuer, cookie: cfg.CookieName, browser: b, metrics: m}
 	mux.Handle(cfg.LogoutPath, m.instrument("logout", decided(m, lo.decide)))
 	mux.Handle(cfg.MePath, m.instrument("me", decided(m, handleMe(cur, cfg.CookieName))))
-	fa := &forwardAuth{current: cur, headers: headers, verifyPath: cfg.VerifyPath, source: cfg.ForwardAuthSource, cookie: cfg.CookieName}
+	fa := &forwardAuth{current: cur, headers: headers, verifyPath: cfg.VerifyPath, source: cfg.ForwardAuthSource,
+		cookie: cfg.CookieName, insecure: !cfg.CookieSecure, browser: b}
 	verify := m.instrument("verify", decided(m, fa.decide))
 	mux.Handle(cfg.VerifyPath, verify)
 	mux.Handle(cfg.VerifyPath+"/", verify)
@@ -43,18 +45,22 @@ func addRoutes(mux *http.ServeMux, o Options) {
 		return
 	}
 	rp := &reverseProxy{target: cfg.Upstream, transport: o.Transport, headers: headers, stripAuthz: cfg.StripAuthorization, cookie: cfg.CookieName, trusted: cfg.TrustedProxies}
-	mux.Handle("/", m.instrument("proxy", decided(m, handleProxy(cur, rp))))
+	mux.Handle("/", m.instrument("proxy", decided(m, handleProxy(cur, rp, b))))
 }
 
 // handleProxy decides a request and forwards it when it may pass. Client
 // identity headers are stripped on every path, public ones included.
-func handleProxy(cur Current, rp *reverseProxy) func(http.ResponseWriter, *http.Request) verdict {
+func handleProxy(cur Current, rp *reverseProxy, b *browser) func(http.ResponseWriter, *http.Request) verdict {
 	return func(w http.ResponseWriter, r *http.Request) verdict {
 		if !upgradeAllowed(r.Header) {
 			return refused(ruleRequest, &Refusal{Status: http.StatusBadRequest, Message: msgBadUpgrade, Reason: "bad_upgrade"})
 		}
 		s := cur.Load()
-		o := Decide(r.Context(), s.Rules, s.Verifier, policy.Request{Method: r.Method, Host: r.Host, Path: r.URL.Path}, ReadCredential(r.Header, rp.cookie))
+		cred := ReadCredential(r.Header, rp.cookie)
+		o := Decide(r.Context(), s.Rules, s.Verifier, policy.Request{Method: r.Method, Host: r.Host, Path: r.URL.Path}, cred)
+		if o.Refusal != nil {
+			b.toLogin(r, r.Method, cred, o.Refusal, originalURL(r, rp.trusted), false)
+		}
 		return o.verdict(func(w http.ResponseWriter) { rp.serve(w, r, o.Identity) })
 	}
 }

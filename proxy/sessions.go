@@ -17,7 +17,7 @@ import (
 // Sessions issues, rotates and ends refresh tokens; *session.Sessions is
 // the one authgate wires when AUTHGATE_REFRESH_TTL is not 0.
 type Sessions interface {
-	Start(ctx context.Context, u auth.User, is *auth.Issuer) (session.Tokens, error)
+	Start(ctx context.Context, u auth.User, is *auth.Issuer, ttl time.Duration) (session.Tokens, error)
 	Refresh(ctx context.Context, refresh string, users session.UserSource, is *auth.Issuer) (session.Tokens, error)
 	End(ctx context.Context, refresh string) error
 }
@@ -121,10 +121,14 @@ type logout struct {
 	revoker  Revoker  // nil: revocation is off, and the path is not found
 	issuer   string   // AUTHGATE_ISSUER: only own tokens are revoked
 	cookie   string   // AUTHGATE_COOKIE_NAME
+	browser  *browser
 	metrics  *Metrics
 }
 
 func (h *logout) decide(w http.ResponseWriter, r *http.Request) verdict {
+	if r.Method == http.MethodPost && wantsHTML(r) {
+		return h.fromBrowser(w, r)
+	}
 	if h.revoker == nil {
 		return refused(ruleLogout, &Refusal{Status: http.StatusNotFound, Message: msgNotFound, Reason: "revocation_off"})
 	}
@@ -184,6 +188,55 @@ func (h *logout) decide(w http.ResponseWriter, r *http.Request) verdict {
 	return passed(ruleLogout, sub, false, func(w http.ResponseWriter) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// fromBrowser is the logout of a browser's form post: it ends the session
+// of the cookie's token (the token and its sid are revoked), clears the
+// cookie and sends the browser on, 303, to the validated rd or to the login
+// page. A cookie whose token no longer works has nothing left to end: it is
+// cleared all the same. When the revocation cannot be recorded the answer
+// says so and the cookie stays, so that the logout can be tried again.
+func (h *logout) fromBrowser(w http.ResponseWriter, r *http.Request) verdict {
+	b := h.browser
+	if err := b.csrf.Check(r); err != nil {
+		return refused(ruleLogout, &Refusal{Status: http.StatusForbidden, Message: msgForbidden, Reason: "cross_origin", Detail: err.Error()})
+	}
+	rd := ""
+	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {
+		body, ref := readBody(w, r)
+		if ref != nil {
+			return refused(ruleLogout, ref)
+		}
+		for k, v := range body {
+			s, ok := v.(string)
+			if k != "rd" || !ok {
+				return refused(ruleLogout, &Refusal{Status: http.StatusBadRequest, Message: msgMalformedBody, Reason: "malformed_body"})
+			}
+			rd = s
+		}
+	}
+	ctx := r.Context()
+	sub := ""
+	if cred := ReadCredential(r.Header, h.cookie); cred.Token != "" && h.revoker != nil {
+		id, ref := authenticate(ctx, h.current.Load().Verifier, cred)
+		if ref != nil && ref.Status != http.StatusUnauthorized {
+			return refused(ruleLogout, ref) // revoked or not is unknown
+		}
+		if ref == nil && id.Issuer == h.issuer {
+			if err := h.revokeAccess(ctx, &id, false); err != nil {
+				return refused(ruleLogout, sessionRefusal(err))
+			}
+			sub = id.Subject
+		}
+	}
+	target := b.loginPage()
+	if b.redirects.ok(rd) {
+		target = rd
+	}
+	return passed(ruleLogout, sub, false, func(w http.ResponseWriter) {
+		b.clearCookie(w)
+		seeOther(w, target)
 	})
 }
 

@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/authgate/authgate/auth"
-	"github.com/authgate/authgate/internal/redistest"
-	"github.com/authgate/authgate/state"
 )
 
 // countingUsers counts the password checks (the hashes) of the users it
@@ -112,13 +110,7 @@ func TestLoginLockoutPerAddress(t *testing.T) {
 // is refused with 503, the right password included, and works again once
 // Redis is back.
 func TestLoginStoreDown(t *testing.T) {
-	srv := redistest.Start(t)
-	st, err := state.OpenRedis(srv.URL(), "authgate:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	f := newFixtureStore(t, st, false)
+	f, srv := newRedisFixture(t)
 	if resp, body := loginAs(t, f, "alice", "secret", ""); resp.StatusCode != 200 {
 		t.Fatalf("login with Redis up = %d %s", resp.StatusCode, body)
 	}

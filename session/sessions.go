@@ -73,8 +73,9 @@ type UserSource interface {
 }
 
 // Start starts a session for u, who just logged in, and issues its first
-// access and refresh tokens with is.
-func (s *Sessions) Start(ctx context.Context, u auth.User, is *auth.Issuer) (Tokens, error) {
+// access token (of lifetime ttl; 0: the issuer's default) and refresh token
+// with is.
+func (s *Sessions) Start(ctx context.Context, u auth.User, is *auth.Issuer, ttl time.Duration) (Tokens, error) {
 	// A token issued while the copy is stale would be refused at once.
 	if err := s.rev.Ready(); err != nil {
 		return Tokens{}, err
@@ -85,12 +86,12 @@ func (s *Sessions) Start(ctx context.Context, u auth.User, is *auth.Issuer) (Tok
 		SID: epoch + "." + random(16), Sub: u.ID, Username: u.Username, Password: digest(u.Password),
 		Start: now.Unix(), End: now.Add(s.ttl).Unix(),
 	}
-	return s.issue(ctx, rec, u, is)
+	return s.issue(ctx, rec, u, is, ttl)
 }
 
 // issue stores a new refresh token for the session of rec and signs an
 // access token in it.
-func (s *Sessions) issue(ctx context.Context, rec record, u auth.User, is *auth.Issuer) (Tokens, error) {
+func (s *Sessions) issue(ctx context.Context, rec record, u auth.User, is *auth.Issuer, accessTTL time.Duration) (Tokens, error) {
 	end := time.Unix(rec.End, 0)
 	ttl := end.Sub(s.now())
 	if ttl <= 0 {
@@ -101,7 +102,7 @@ func (s *Sessions) issue(ctx context.Context, rec record, u auth.User, is *auth.
 	if err := s.st.Set(ctx, refreshKey(refresh), string(b), ttl); err != nil {
 		return Tokens{}, err
 	}
-	access, err := is.IssueInSession(rec.SID, u.ID, u.TokenClaims())
+	access, err := is.IssueInSession(rec.SID, u.ID, u.TokenClaims(), accessTTL)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -150,7 +151,7 @@ func (s *Sessions) Refresh(ctx context.Context, refresh string, users UserSource
 	if !ok || u.ID != rec.Sub || digest(u.Password) != rec.Password {
 		return Tokens{}, s.end(ctx, rec.SID, fmt.Errorf("%w: the user was removed or their password changed", ErrInvalidRefresh))
 	}
-	return s.issue(ctx, rec, u, is)
+	return s.issue(ctx, rec, u, is, 0)
 }
 
 // End ends the session of a refresh token (a logout).

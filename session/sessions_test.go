@@ -66,7 +66,7 @@ func newFixture(t *testing.T, st state.Store) *fixture {
 func (f *fixture) login(t *testing.T) Tokens {
 	t.Helper()
 	u, _ := f.users.Lookup("alice")
-	tok, err := f.sessions.Start(ctx, u, f.issuer)
+	tok, err := f.sessions.Start(ctx, u, f.issuer, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
