@@ -208,7 +208,7 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 		}
 	}
-	if fa := m.middlewares[0].Spec.ForwardAuth; !slices.Equal(fa.AuthRequestHeaders, []string{"Authorization"}) || fa.AuthResponseHeadersRegex != "(?i)^x[-_.]auth[-_.]" {
+	if fa := m.middlewares[0].Spec.ForwardAuth; !slices.Equal(fa.AuthRequestHeaders, []string{"Authorization", "Cookie", "Accept"}) || fa.AuthResponseHeadersRegex != "(?i)^x[-_.]auth[-_.]" {
 		t.Errorf("Traefik middleware %+v differs from deploy/traefik/dynamic.yaml", fa)
 	}
 }

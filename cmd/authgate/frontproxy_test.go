@@ -90,9 +90,14 @@ func absDeploy(t *testing.T, parts ...string) string {
 }
 
 func startNginx(t *testing.T, authgateAddr, appAddr string) string {
+	return startNginxAt(t, fmt.Sprintf("127.0.0.1:%d", freePort(t)), authgateAddr, appAddr)
+}
+
+// startNginxAt runs nginx on addr with the shipped snippets, the login
+// page's included.
+func startNginxAt(t *testing.T, addr, authgateAddr, appAddr string) string {
 	bin := frontProxyBinary(t, "nginx")
 	dir := t.TempDir()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	conf := fmt.Sprintf(`daemon off;
 worker_processes 1;
 pid %[1]s/nginx.pid;
@@ -111,6 +116,7 @@ http {
     server {
         listen %[5]s;
         include %[6]s;
+        include %[8]s;
         location / {
             include %[7]s;
             proxy_set_header Host $host;
@@ -119,7 +125,7 @@ http {
     }
 }
 `, dir, absDeploy(t, "nginx", "authgate-http.conf"), authgateAddr, appAddr, addr,
-		absDeploy(t, "nginx", "authgate-server.conf"), absDeploy(t, "nginx", "authgate-protect.conf"))
+		absDeploy(t, "nginx", "authgate-server.conf"), absDeploy(t, "nginx", "authgate-protect.conf"), absDeploy(t, "nginx", "authgate-login.conf"))
 	confPath := filepath.Join(dir, "nginx.conf")
 	os.WriteFile(confPath, []byte(conf), 0o600)
 	startProcess(t, exec.Command(bin, "-p", dir, "-c", confPath, "-e", filepath.Join(dir, "error.log")), addr)
@@ -127,16 +133,33 @@ http {
 }
 
 func startCaddy(t *testing.T, authgateAddr, appAddr string) string {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	startCaddyAt(t, "http://"+addr, addr, authgateAddr, appAddr)
+	return "http://" + addr
+}
+
+// startCaddyAt runs Caddy with the shipped Caddyfile for site, listening on
+// addr. The one line added to the file binds it to loopback: Caddy listens
+// on every interface otherwise.
+func startCaddyAt(t *testing.T, site, addr, authgateAddr, appAddr string) {
 	bin := frontProxyBinary(t, "caddy")
 	dir := t.TempDir()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cmd := exec.Command(bin, "run", "--config", absDeploy(t, "caddy", "Caddyfile"), "--adapter", "caddyfile")
+	shipped, err := os.ReadFile(absDeploy(t, "caddy", "Caddyfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const siteLine = "{$AUTHGATE_SITE:app.example.com} {\n"
+	if !bytes.Contains(shipped, []byte(siteLine)) {
+		t.Fatalf("the Caddyfile has no line %q", siteLine)
+	}
+	conf := filepath.Join(dir, "Caddyfile")
+	os.WriteFile(conf, bytes.Replace(shipped, []byte(siteLine), []byte(siteLine+"\tbind 127.0.0.1\n"), 1), 0o600)
+	cmd := exec.Command(bin, "run", "--config", conf, "--adapter", "caddyfile")
 	cmd.Env = []string{
 		"HOME=" + dir, "XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir, "PATH=" + os.Getenv("PATH"),
-		"CADDY_ADMIN=off", "AUTHGATE_SITE=http://" + addr, "AUTHGATE_UPSTREAM=" + authgateAddr, "APP_UPSTREAM=" + appAddr,
+		"CADDY_ADMIN=off", "AUTHGATE_SITE=" + site, "AUTHGATE_UPSTREAM=" + authgateAddr, "APP_UPSTREAM=" + appAddr,
 	}
 	startProcess(t, cmd, addr)
-	return "http://" + addr
 }
 
 func startTraefik(t *testing.T, authgateAddr, appAddr string) string {

@@ -54,6 +54,7 @@ type app struct {
 	cache       *auth.TokenCache     // nil: off; shared by every Verifier a reload builds
 	metrics     *proxy.Metrics
 	handler     http.Handler
+	listener    net.Listener // the main listener, when opened before serve (the demo's); nil: AUTHGATE_ADDR
 }
 
 // build loads keys, users and rules and wires the handler. users, when not
@@ -203,9 +204,12 @@ func serve(ctx context.Context, cfg config.Config, logger zerolog.Logger, a *app
 	}
 	servers := []*http.Server{front}
 	listeners := []net.Listener{}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("AUTHGATE_ADDR: %w", err)
+	ln := a.listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return fmt.Errorf("AUTHGATE_ADDR: %w", err)
+		}
 	}
 	listeners = append(listeners, ln)
 	logger.Info().Str("addr", ln.Addr().String()).Bool("proxy", cfg.Upstream != nil).Msg("listening")
