@@ -460,3 +460,41 @@ func TestBrowserLogoutStoreDown(t *testing.T) {
 		t.Errorf("the logged-out token after Redis came back: /me = %d, want 401", resp.StatusCode)
 	}
 }
+
+// TestForwardAuthStatusesForNginx: with the login page on, whatever a
+// client sends through the original dialect, authgate answers nginx only
+// 200, 401 or 403 (nginx turns anything else into a 500), and a 302 never.
+func TestForwardAuthStatusesForNginx(t *testing.T) {
+	f := newFixture(t, false, "AUTHGATE_LOGIN_URL="+loginURL, "AUTHGATE_RULES_FILE="+adminRules(t), "AUTHGATE_PUBLIC_PATHS=/public/*")
+	noRedirects(f)
+	user := "authgate_session=" + f.token(t, map[string]any{"roles": []any{"user"}}, 0)
+	for _, method := range []string{"GET", "HEAD", "POST", "DELETE"} {
+		for _, accept := range []string{browserAccept, "application/json", ""} {
+			for _, extra := range [][]string{
+				nil,
+				{"Cookie", user},
+				{"Cookie", "authgate_session=" + f.expiredToken(t)},
+				{"Cookie", "authgate_session=x.y.z"},
+				{"Authorization", "Bearer " + f.expiredToken(t)},
+				{"X-Forwarded-Uri", "/other"},
+			} {
+				for _, uri := range []string{"/app", "/admin/x", "/public/x", "/a/../admin", "//evil.example/"} {
+					req := f.request(t, method, "/auth", nil)
+					req.Header.Set("X-Original-Method", method)
+					req.Header.Set("X-Original-URI", uri)
+					req.Header.Set("X-Original-URL", "https://app.example.com"+uri)
+					if accept != "" {
+						req.Header.Set("Accept", accept)
+					}
+					for i := 0; i+1 < len(extra); i += 2 {
+						req.Header.Set(extra[i], extra[i+1])
+					}
+					resp, _ := f.do(t, req)
+					if s := resp.StatusCode; s != 200 && s != 401 && s != 403 || resp.Header.Get("Location") != "" {
+						t.Errorf("%s %s (Accept %q, %v) = %d, Location %q; nginx takes only 200, 401 and 403", method, uri, accept, extra, s, resp.Header.Get("Location"))
+					}
+				}
+			}
+		}
+	}
+}
