@@ -8,12 +8,15 @@
 # verification), RS256 and ES256. On a machine with two or more cores the
 # servers share core 0 (GOMAXPROCS=1) and wrk has core 1. Prints a table of
 # requests/s (the median of RUNS runs), the ratios to the direct upstream
-# and to the bare proxy, and the c=1 latency (p50/p99), then authgate's peak
-# RSS with a full token cache under 64 connections. About 4 minutes; it
-# fails if any run got an answer other than 2xx (a broken setup).
+# and to the bare proxy, the CPU time the measured server spent per request
+# (from /proc, over all runs: steadier than req/s on a shared machine), and
+# the c=1 latency (p50/p99), then authgate's peak RSS with a full token
+# cache under 64 connections. About 4 minutes; it fails if any run got an
+# answer other than 2xx (a broken setup).
 #
 #   scripts/load.sh                     # needs wrk (apt-get install -y wrk)
 #   DURATION=10s CONNS=64 RUNS=5 scripts/load.sh
+#   ONLY='direct|bare|fa-RS256' scripts/load.sh   # only the rows whose key matches
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-5s}
@@ -55,26 +58,42 @@ start_authgate() { # addr admin-addr [VAR=value...]
   wait_for "$addr"
 }
 "${pin_server[@]}" "$dir/loadpeer" upstream "$UP" 2>/dev/null & pids+=($!)
+up_pid=$!
 "${pin_server[@]}" "$dir/loadpeer" bare "$BARE" "http://$UP" 2>/dev/null & pids+=($!)
+bare_pid=$!
 wait_for "$UP"; wait_for "$BARE"
 start_authgate "$NOCACHE" "" AUTHGATE_TOKEN_CACHE_SIZE=0
+nocache_pid=$authgate_pid
 start_authgate "$AG" "$ADMIN"
+ag_pid=$authgate_pid
 
-# rps [wrk args...]: the median requests/s of RUNS runs; lat: the c=1 p50
+# ticks PID: the CPU time (user + system, in clock ticks) a process has used.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# rps PID [wrk args...]: "median-requests/s cpu-µs-per-request" over RUNS
+# runs, the CPU being that of process PID over all of them; lat: the c=1 p50
 # and p99 latency. A run with non-2xx answers is reported on stderr.
 rps() {
+  local pid=$1; shift
+  local t0
+  t0=$(ticks "$pid")
   for _ in $(seq "$RUNS"); do
     "${pin_client[@]}" wrk -t1 -c"$CONNS" -d"$DURATION" "$@" |
-      awk -v flag="$dir/non2xx" '/^Requests\/sec/ {print $2} /Non-2xx/ {print "load.sh: non-2xx answers: " $NF > "/dev/stderr"; printf "" > flag}'
-  done | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+      awk -v flag="$dir/non2xx" '/requests in/ {print "n", $1} /^Requests\/sec/ {print "r", $2} /Non-2xx/ {print "load.sh: non-2xx answers: " $NF > "/dev/stderr"; printf "" > flag}'
+  done >"$dir/runs"
+  local dt=$(( $(ticks "$pid") - t0 ))
+  awk '$1 == "r" {print $2}' "$dir/runs" | sort -n | awk -v dt="$dt" -v hz="$(getconf CLK_TCK)" -v n="$(awk '$1 == "n" {n += $2} END {print n}' "$dir/runs")" \
+    '{v[NR] = $1} END {printf "%s %.1f\n", v[int((NR + 1) / 2)], dt * 1e6 / hz / n}'
 }
 lat() {
   "${pin_client[@]}" wrk -t1 -c1 -d"$DURATION" --latency "$@" |
     awk '/^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {print p50 "/" p99}'
 }
 tok_es=$(head -n 1 "$dir/es256.tokens") tok_rs=$(head -n 1 "$dir/rs256.tokens")
-declare -A R L
-measure() { # key url mode(repeated|rotating) alg
+declare -A R L C
+measure() { # key pid url mode(repeated|rotating|none) alg
+  local key=$1 pid=$2; shift 2
+  [[ $key =~ ^(${ONLY:-.*})$ ]] || return 0
+  set -- "$key" "$@"
   local args=()
   case $3 in
     repeated) args=(-H "Authorization: Bearer $( [ "$4" = RS256 ] && echo "$tok_rs" || echo "$tok_es")") ;;
@@ -83,28 +102,30 @@ measure() { # key url mode(repeated|rotating) alg
   esac
   local tail=()
   [ "$3" = rotating ] && tail=(-- "$dir/$(tr 'A-Z' 'a-z' <<<"$4").tokens")
-  R[$1]=$(rps "${args[@]}" "$2" "${tail[@]}")
+  read -r "R[$1]" "C[$1]" < <(rps "$pid" "${args[@]}" "$2" "${tail[@]}")
   if [ "$3" != rotating ]; then L[$1]=$(lat "${args[@]}" "$2" "${tail[@]}"); else L[$1]="-"; fi
 }
 echo "wrk -t1 -c$CONNS -d$DURATION; $(nproc) cores$( [ ${#pin_server[@]} -gt 0 ] && echo ', servers on core 0 (GOMAXPROCS=1), wrk on core 1'); $(go version | cut -d' ' -f3)" >&2
-measure direct "http://$UP/api/items" none -
-measure bare "http://$BARE/api/items" none -
+measure direct "$up_pid" "http://$UP/api/items" none -
+measure bare "$bare_pid" "http://$BARE/api/items" none -
 for alg in RS256 ES256; do
   for mode in repeated rotating; do
-    measure "proxy-$alg-$mode" "http://$AG/api/items" "$mode" "$alg"
-    measure "fa-$alg-$mode" "http://$AG/auth/api/items" "$mode" "$alg"
+    measure "proxy-$alg-$mode" "$ag_pid" "http://$AG/api/items" "$mode" "$alg"
+    measure "fa-$alg-$mode" "$ag_pid" "http://$AG/auth/api/items" "$mode" "$alg"
   done
-  measure "proxy-$alg-miss" "http://$NOCACHE/api/items" rotating "$alg"
-  measure "fa-$alg-miss" "http://$NOCACHE/auth/api/items" rotating "$alg"
+  measure "proxy-$alg-miss" "$nocache_pid" "http://$NOCACHE/api/items" rotating "$alg"
+  measure "fa-$alg-miss" "$nocache_pid" "http://$NOCACHE/auth/api/items" rotating "$alg"
 done
 
 row() { # label key
-  awk -v l="$1" -v r="${R[$2]}" -v d="${R[direct]}" -v b="${R[bare]}" -v lat="${L[$2]}" \
-    'BEGIN { printf "| %-44s | %9.0f | %5.2f | %5.2f | %s |\n", l, r, r / d, r / b, lat }'
+  [ -n "${R[$2]:-}" ] || return 0
+  awk -v l="$1" -v r="${R[$2]}" -v d="${R[direct]:-0}" -v b="${R[bare]:-0}" -v cpu="${C[$2]}" -v lat="${L[$2]}" \
+    'function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
+     BEGIN { printf "| %-44s | %9.0f | %5s | %5s | %6.1f | %s |\n", l, r, ratio(r, d), ratio(r, b), cpu, lat }'
 }
 echo
-echo "| target | req/s | × direct | × bare proxy | c=1 p50/p99 |"
-echo "|---|---:|---:|---:|---|"
+echo "| target | req/s | × direct | × bare proxy | server CPU µs/req | c=1 p50/p99 |"
+echo "|---|---:|---:|---:|---:|---|"
 row "upstream, directly (the limit)" direct
 row "bare httputil.ReverseProxy, authgate's transport" bare
 for alg in RS256 ES256; do
