@@ -73,7 +73,8 @@ func BenchmarkForwardAuthRevocation(b *testing.B) {
 			}
 			cfg, _ := config.Load([]string{"AUTHGATE_JWT_SECRET=" + testSecret})
 			keys := mustKeys(b)
-			v, _ := auth.NewVerifier(keys, auth.VerifierOptions{Issuer: cfg.Issuer, Leeway: cfg.ClockSkew})
+			tc, _ := auth.NewTokenCache(cfg.TokenCacheSize, cfg.TokenCacheTTL) // as the binary
+			v, _ := auth.NewVerifier(keys, auth.VerifierOptions{Issuer: cfg.Issuer, Leeway: cfg.ClockSkew, Cache: tc})
 			is, _ := auth.NewIssuer(keys, auth.IssuerOptions{Issuer: cfg.Issuer, TTL: cfg.TokenTTL})
 			rev := session.NewRevocations(st, session.RevocationOptions{Issuer: cfg.Issuer, Horizon: time.Hour, MaxStaleness: time.Hour})
 			if err := rev.Sync(context.Background()); err != nil {

@@ -11,27 +11,61 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog/hlog"
+	"github.com/rs/xid"
+	"github.com/rs/zerolog"
 
 	"github.com/authgate/authgate/config"
 )
 
-// exchange is one request's ResponseWriter as authgate observes it: the
-// status and size written, the route that answered, and the decision made.
-// One wraps each request, for the access log line and the route metrics
-// both (one wrapper rather than hlog's and promhttp's, and no logger
-// context updates on the way).
+// exchange is one request's ResponseWriter as authgate observes it: its
+// id, the status and size written, the route that answered, and the
+// decision made. One wraps each request, for the access log line and the
+// route metrics both (one wrapper rather than hlog's and promhttp's). The
+// handlers reach it through their ResponseWriter, not the request's
+// context: no request copy, and no logger copy, unless a line besides the
+// access line is written.
 type exchange struct {
 	http.ResponseWriter
-	status   int
-	size     int64
-	final    bool // a final status (not 1xx) has been written
-	route    *routeMetrics
-	decision string
-	rule     string
-	sub      string
-	reason   string
-	detail   string
+	id          string // X-Request-Id and the lines' request_id
+	base        *zerolog.Logger
+	log         *zerolog.Logger // base with the request_id, made on first use
+	status      int
+	size        int64
+	final       bool // a final status (not 1xx) has been written
+	route       *routeMetrics
+	decision    string
+	rule        string
+	sub         string
+	reason      string
+	detail      string
+	upstreamErr string
+}
+
+// logger is the logger of the request's lines besides its access line.
+func (e *exchange) logger() *zerolog.Logger {
+	if e.log == nil {
+		l := e.base.With().Str("request_id", e.id).Logger()
+		e.log = &l
+	}
+	return e.log
+}
+
+// requestLogger is the logger for a line about request r, with its
+// request_id when authgate observes it.
+func requestLogger(w http.ResponseWriter, r *http.Request) *zerolog.Logger {
+	if ex, ok := w.(*exchange); ok {
+		return ex.logger()
+	}
+	return zerolog.Ctx(r.Context())
+}
+
+// requestID is the id of the request that w answers: "" when it is not
+// observed.
+func requestID(w http.ResponseWriter) string {
+	if ex, ok := w.(*exchange); ok {
+		return ex.id
+	}
+	return ""
 }
 
 func (e *exchange) WriteHeader(code int) {
@@ -83,16 +117,23 @@ func (e *exchange) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap lets http.ResponseController reach the server's writer.
 func (e *exchange) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 
-// observe serves next with an exchange and then writes the request's one
-// access line and counts and times it under its route. The query string,
-// tokens and credentials never appear in the line.
-func observe(m *Metrics, trusted config.Networks, next http.Handler) http.Handler {
+// observe gives each request an id (a new xid; a client's X-Request-Id is
+// not taken), which the response and the upstream get as X-Request-Id,
+// serves next with an exchange, and then writes the request's one access
+// line and counts and times it under its route. The query string, tokens
+// and credentials never appear in the line.
+func observe(log zerolog.Logger, m *Metrics, trusted config.Networks, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ex := &exchange{ResponseWriter: w, status: http.StatusOK}
+		var idBuf [20]byte
+		ex := &exchange{ResponseWriter: w, base: &log, id: string(xid.New().Encode(idBuf[:])), status: http.StatusOK}
+		w.Header()["X-Request-Id"] = []string{ex.id}
 		next.ServeHTTP(ex, r)
 		d := time.Since(start)
-		ev := hlog.FromRequest(r).Info()
+		ev := log.Info().Str("request_id", ex.id)
+		if ex.upstreamErr != "" {
+			ev = ev.Str("upstream_error", ex.upstreamErr)
+		}
 		if ex.decision != "" {
 			ev = ev.Str("decision", ex.decision).Str("rule", ex.rule)
 			if ex.sub != "" {

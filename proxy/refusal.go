@@ -153,7 +153,7 @@ func answer(m *Metrics, w http.ResponseWriter, r *http.Request, v verdict) {
 // line of its own. Only answer calls it, and the reverse proxy for an
 // upstream that fails after the request was allowed.
 func writeRefusal(w http.ResponseWriter, r *http.Request, ref *Refusal) {
-	log := zerolog.Ctx(r.Context())
+	log := requestLogger(w, r)
 	if ex, ok := w.(*exchange); ok {
 		ex.reason, ex.detail = ref.Reason, ref.Detail
 	} else {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"github.com/rs/zerolog/hlog"
 
 	"github.com/authgate/authgate/auth"
 	"github.com/authgate/authgate/config"
@@ -66,7 +65,7 @@ func NewTransport(timeout time.Duration) *http.Transport {
 // them.
 func (p *reverseProxy) serve(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
 	rp := &httputil.ReverseProxy{
-		Rewrite:      func(pr *httputil.ProxyRequest) { p.rewrite(pr, id) },
+		Rewrite:      func(pr *httputil.ProxyRequest) { p.rewrite(w, pr, id) },
 		Transport:    p.transport,
 		ErrorHandler: p.upstreamError,
 		BufferPool:   &p.buffers,
@@ -74,7 +73,7 @@ func (p *reverseProxy) serve(w http.ResponseWriter, r *http.Request, id *auth.Id
 	rp.ServeHTTP(w, r)
 }
 
-func (p *reverseProxy) rewrite(pr *httputil.ProxyRequest, id *auth.Identity) {
+func (p *reverseProxy) rewrite(w http.ResponseWriter, pr *httputil.ProxyRequest, id *auth.Identity) {
 	pr.SetURL(p.target)
 	pr.Out.Host = pr.In.Host // the upstream sees the Host the client asked for
 	p.setForwarded(pr)
@@ -84,12 +83,12 @@ func (p *reverseProxy) rewrite(pr *httputil.ProxyRequest, id *auth.Identity) {
 		pr.Out.Header.Del("Authorization")
 	}
 	stripCookie(pr.Out.Header, p.cookie)
-	if reqID, ok := hlog.IDFromRequest(pr.In); ok {
-		pr.Out.Header.Set("X-Request-Id", reqID.String())
+	if reqID := requestID(w); reqID != "" {
+		pr.Out.Header["X-Request-Id"] = []string{reqID}
 	}
 	if id != nil {
 		if skipped := p.headers.Set(pr.Out.Header, *id); len(skipped) > 0 {
-			zerolog.Ctx(pr.In.Context()).Warn().Strs("claims", skipped).
+			requestLogger(w, pr.In).Warn().Strs("claims", skipped).
 				Msg("claims not forwarded: their values cannot be header values")
 		}
 	}
@@ -128,9 +127,13 @@ func (p *reverseProxy) upstreamError(w http.ResponseWriter, r *http.Request, err
 	case errors.Is(err, context.Canceled):
 		ref.Reason = "client_gone"
 	}
-	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
-		return c.Str("upstream_error", withoutURL(err))
-	})
+	if ex, ok := w.(*exchange); ok {
+		ex.upstreamErr = withoutURL(err) // on the access line
+	} else {
+		zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
+			return c.Str("upstream_error", withoutURL(err))
+		})
+	}
 	writeRefusal(w, r, ref)
 }
 

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
-	"github.com/rs/zerolog/hlog"
 
 	"github.com/authgate/authgate/auth"
 	"github.com/authgate/authgate/config"
@@ -66,9 +65,7 @@ func NewServer(o Options) http.Handler {
 	addRoutes(mux, o)
 	var h http.Handler = mux
 	h = checkRequest(o.Config.MaxHeaderBytes, o.Config.VerifyPath, o.Metrics, h)
-	h = observe(o.Metrics, o.Config.TrustedProxies, h)
-	h = hlog.RequestIDHandler("request_id", "X-Request-Id")(h)
-	h = hlog.NewHandler(o.Logger)(h)
+	h = observe(o.Logger, o.Metrics, o.Config.TrustedProxies, h)
 	return h
 }
 

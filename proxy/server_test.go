@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -195,6 +196,7 @@ func TestForwardedHeadersAndHost(t *testing.T) {
 	req.Header.Set("X-Forwarded-For", "6.6.6.6")
 	req.Header.Set("X-Forwarded-Host", "evil.example")
 	req.Header.Set("Forwarded", "for=6.6.6.6")
+	req.Header["X-Request-Id"] = []string{"forged-1", "forged-2"} // replaced, never passed on
 	resp, _ := f.do(t, req)
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
@@ -214,7 +216,7 @@ func TestForwardedHeadersAndHost(t *testing.T) {
 	if got.Host != "app.example" || got.Body != "a=1" || got.Method != "POST" {
 		t.Errorf("upstream got Host %q, body %q, method %s", got.Host, got.Body, got.Method)
 	}
-	if got.Header.Get("X-Request-Id") == "" || got.Header.Get("X-Request-Id") != resp.Header.Get("X-Request-Id") {
+	if ids := got.Header.Values("X-Request-Id"); len(ids) != 1 || len(ids[0]) != 20 || ids[0] != resp.Header.Get("X-Request-Id") {
 		t.Errorf("X-Request-Id upstream %q, to the client %q", got.Header.Get("X-Request-Id"), resp.Header.Get("X-Request-Id"))
 	}
 }
@@ -280,6 +282,20 @@ func TestUpstreamErrors(t *testing.T) {
 		resp, body := f.do(t, f.request(t, "GET", "/x", nil))
 		if resp.StatusCode != 502 || errorBody(t, resp, body) != msgUpstreamDown {
 			t.Errorf("= %d %s, want 502 %q", resp.StatusCode, body, msgUpstreamDown)
+		}
+		// The access line says why, under the id the client got.
+		var line struct {
+			RequestID     string `json:"request_id"`
+			UpstreamError string `json:"upstream_error"`
+			Reason        string `json:"reason"`
+		}
+		logs := f.logs.String()
+		if err := json.Unmarshal([]byte(logs[strings.LastIndex(strings.TrimSpace(logs), "\n")+1:]), &line); err != nil {
+			t.Fatalf("access line: %v\n%s", err, logs)
+		}
+		if id := resp.Header.Get("X-Request-Id"); len(id) != 20 || line.RequestID != id ||
+			!strings.HasPrefix(line.UpstreamError, "dial tcp") || line.Reason != "upstream_unavailable" {
+			t.Errorf("access line %+v for X-Request-Id %q", line, id)
 		}
 	})
 	t.Run("timeout", func(t *testing.T) {

@@ -96,18 +96,24 @@ func NewRevocations(st state.Store, o RevocationOptions) *Revocations {
 	return &Revocations{st: st, o: o, entries: map[string]entry{}}
 }
 
-func hashed(kind string, parts ...string) string {
-	h := sha256.New()
+// appendKey appends the store key of a revocation of kind: the prefix, the
+// kind and the first half of the SHA-256 of parts (each ended by a NUL).
+// Check builds its keys in a buffer on the stack with it: no allocation per
+// request.
+func appendKey(dst []byte, kind string, parts ...string) []byte {
+	var buf [256]byte
+	in := buf[:0]
 	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
+		in = append(append(in, p...), 0)
 	}
-	return revPrefix + kind + ":" + hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(in)
+	dst = append(append(append(dst, revPrefix...), kind...), ':')
+	return hex.AppendEncode(dst, sum[:16])
 }
 
-func jtiKey(iss, jti string) string { return hashed("jti", iss, jti) }
-func sidKey(sid string) string      { return hashed("sid", sid) }
-func subKey(sub string) string      { return hashed("sub", sub) }
+func jtiKey(iss, jti string) string { return string(appendKey(nil, "jti", iss, jti)) }
+func sidKey(sid string) string      { return string(appendKey(nil, "sid", sid)) }
+func subKey(sub string) string      { return string(appendKey(nil, "sub", sub)) }
 
 // Epoch returns the id of the store's current epoch, which starts every
 // session id; "" before the first Sync.
@@ -137,22 +143,26 @@ func (r *Revocations) Check(id auth.Identity) error {
 	if id.IssuedAt.IsZero() {
 		return auth.NewTokenError(auth.ErrInvalidToken, auth.ReasonBadClaims, errors.New("a token of authgate's own needs an iat while revocation is on"))
 	}
+	var key [64]byte // revPrefix, a kind, ":" and 32 hex digits
 	if id.SessionID != "" {
 		// A session of an earlier epoch began before a restart of the memory
 		// store, or before Redis lost its data: what revoked it may be lost.
 		if ep, _, _ := strings.Cut(id.SessionID, "."); ep != r.epoch {
 			return ErrRevoked
 		}
-		if r.live(sidKey(id.SessionID), now) {
+		if r.live(appendKey(key[:0], "sid", id.SessionID), now) {
 			return ErrRevoked
 		}
 	} else if r.o.Shared && id.IssuedAt.Unix() <= r.since {
 		return ErrRevoked
 	}
-	if r.live(jtiKey(id.Issuer, id.ID), now) {
+	if len(r.entries) == 0 {
+		return nil // nothing is revoked: no key to hash
+	}
+	if r.live(appendKey(key[:0], "jti", id.Issuer, id.ID), now) {
 		return ErrRevoked
 	}
-	if e, ok := r.entries[subKey(id.Subject)]; ok && now.Before(e.until) {
+	if e, ok := r.entries[string(appendKey(key[:0], "sub", id.Subject))]; ok && now.Before(e.until) {
 		// Token times have a resolution of one second: a token issued in the
 		// second of the revocation is revoked too.
 		if t, err := strconv.ParseInt(e.value, 10, 64); err != nil || id.IssuedAt.Unix() <= t {
@@ -168,8 +178,8 @@ func (r *Revocations) SessionRevoked(sid, sub string, started time.Time) error {
 	return r.Check(auth.Identity{Issuer: r.o.Issuer, ID: "session", Subject: sub, SessionID: sid, IssuedAt: started})
 }
 
-func (r *Revocations) live(key string, now time.Time) bool {
-	e, ok := r.entries[key]
+func (r *Revocations) live(key []byte, now time.Time) bool {
+	e, ok := r.entries[string(key)]
 	return ok && now.Before(e.until)
 }
 

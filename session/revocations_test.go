@@ -2,7 +2,10 @@ package session
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -300,5 +303,37 @@ func TestRedisDown(t *testing.T) {
 	// refused as revoked now, not as unavailable.
 	if err := r.Check(id); !errors.Is(err, ErrRevoked) {
 		t.Errorf("a token from before Redis came back empty: %v, want revoked", err)
+	}
+}
+
+// TestKeys pins the store keys (a revocation written by an older authgate
+// into Redis must still be found) and proves Check hashes them without
+// allocating, also for parts longer than its stack buffer.
+func TestKeys(t *testing.T) {
+	sum := sha256.Sum256([]byte("authgate\x00j1\x00"))
+	if got, want := jtiKey("authgate", "j1"), "rev:jti:"+hex.EncodeToString(sum[:16]); got != want {
+		t.Errorf("jtiKey = %q, want %q", got, want)
+	}
+	sum = sha256.Sum256([]byte("alice\x00"))
+	if got, want := subKey("alice"), "rev:sub:"+hex.EncodeToString(sum[:16]); got != want {
+		t.Errorf("subKey = %q, want %q", got, want)
+	}
+
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	r, _ := newMemoryRevocations(t, c)
+	long := strings.Repeat("j", 300)
+	if err := r.RevokeToken(ctx, "authgate", long, c.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Check(own(r, long, "s1", "alice", c.Now())); !errors.Is(err, ErrRevoked) {
+		t.Errorf("a revoked jti of 300 bytes: %v", err)
+	}
+	id := own(r, "j2", "s1", "alice", c.Now())
+	if n := testing.AllocsPerRun(100, func() {
+		if err := r.Check(id); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("Check allocates %v times", n)
 	}
 }
