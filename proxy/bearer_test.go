@@ -1,6 +1,9 @@
 package proxy
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+)
 
 var bearerCases = []struct {
 	name   string
@@ -53,4 +56,18 @@ func FuzzBearerToken(f *testing.F) {
 			t.Fatalf("bearerToken(%q) = %q, not a b64token", header, token)
 		}
 	})
+}
+
+// TestB64TokenEveryByte checks isB64Token's table against RFC 6750's
+// grammar as a regular expression, for every byte in every position.
+func TestB64TokenEveryByte(t *testing.T) {
+	grammar := regexp.MustCompile(`^[A-Za-z0-9._~+/-]+=*$`)
+	for c := range 256 {
+		b := string([]byte{byte(c)})
+		for _, s := range []string{b, b + "x", "x" + b + "x", "xx" + b, "x=" + b, b + "=="} {
+			if got, want := isB64Token(s), grammar.MatchString(s); got != want {
+				t.Errorf("isB64Token(%q) = %v, the grammar says %v", s, got, want)
+			}
+		}
+	}
 }
