@@ -7,7 +7,8 @@
 # and with 1,000 rotating tokens and the cache off (every request a full
 # verification), RS256 and ES256. On a machine with two or more cores the
 # servers share core 0 (GOMAXPROCS=1) and wrk has core 1. Prints a table of
-# requests/s (the median of RUNS runs), the ratios to the direct upstream
+# requests/s (the median of RUNS rounds, each of which runs every row once),
+# the ratios to the direct upstream
 # and to the bare proxy, the CPU time the measured server spent per request
 # (from /proc, over all runs: steadier than req/s on a shared machine), and
 # the c=1 latency (p50/p99), then authgate's peak RSS with a full token
@@ -69,52 +70,60 @@ ag_pid=$authgate_pid
 
 # ticks PID: the CPU time (user + system, in clock ticks) a process has used.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# rps PID [wrk args...]: "median-requests/s cpu-µs-per-request" over RUNS
-# runs, the CPU being that of process PID over all of them; lat: the c=1 p50
-# and p99 latency. A run with non-2xx answers is reported on stderr.
-rps() {
-  local pid=$1; shift
-  local t0
-  t0=$(ticks "$pid")
-  for _ in $(seq "$RUNS"); do
-    "${pin_client[@]}" wrk -t1 -c"$CONNS" -d"$DURATION" "$@" |
-      awk -v flag="$dir/non2xx" '/requests in/ {print "n", $1} /^Requests\/sec/ {print "r", $2} /Non-2xx/ {print "load.sh: non-2xx answers: " $NF > "/dev/stderr"; printf "" > flag}'
-  done >"$dir/runs"
-  local dt=$(( $(ticks "$pid") - t0 ))
-  awk '$1 == "r" {print $2}' "$dir/runs" | sort -n | awk -v dt="$dt" -v hz="$(getconf CLK_TCK)" -v n="$(awk '$1 == "n" {n += $2} END {print n}' "$dir/runs")" \
-    '{v[NR] = $1} END {printf "%s %.1f\n", v[int((NR + 1) / 2)], dt * 1e6 / hz / n}'
-}
-lat() {
-  "${pin_client[@]}" wrk -t1 -c1 -d"$DURATION" --latency "$@" |
-    awk '/^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {print p50 "/" p99}'
-}
 tok_es=$(head -n 1 "$dir/es256.tokens") tok_rs=$(head -n 1 "$dir/rs256.tokens")
-declare -A R L C
-measure() { # key pid url mode(repeated|rotating|none) alg
-  local key=$1 pid=$2; shift 2
-  [[ $key =~ ^(${ONLY:-.*})$ ]] || return 0
-  set -- "$key" "$@"
-  local args=()
-  case $3 in
-    repeated) args=(-H "Authorization: Bearer $( [ "$4" = RS256 ] && echo "$tok_rs" || echo "$tok_es")") ;;
-    rotating) args=(-s scripts/rotate.lua) ;;
-    none) ;;
-  esac
-  local tail=()
-  [ "$3" = rotating ] && tail=(-- "$dir/$(tr 'A-Z' 'a-z' <<<"$4").tokens")
-  read -r "R[$1]" "C[$1]" < <(rps "$pid" "${args[@]}" "$2" "${tail[@]}")
-  if [ "$3" != rotating ]; then L[$1]=$(lat "${args[@]}" "$2" "${tail[@]}"); else L[$1]="-"; fi
+declare -A PID URL MODE ALG R C L
+keys=()
+add() { # key pid url mode(repeated|rotating|none) alg: a row to measure
+  [[ $1 =~ ^(${ONLY:-.*})$ ]] || return 0
+  keys+=("$1")
+  PID[$1]=$2 URL[$1]=$3 MODE[$1]=$4 ALG[$1]=$5
 }
-echo "wrk -t1 -c$CONNS -d$DURATION; $(nproc) cores$( [ ${#pin_server[@]} -gt 0 ] && echo ', servers on core 0 (GOMAXPROCS=1), wrk on core 1'); $(go version | cut -d' ' -f3)" >&2
-measure direct "$up_pid" "http://$UP/api/items" none -
-measure bare "$bare_pid" "http://$BARE/api/items" none -
+# wrk_for KEY [wrk options...]: wrk on the key's URL, with its token(s).
+wrk_for() {
+  local key=$1; shift
+  local args=() tail=()
+  case ${MODE[$key]} in
+    repeated) args=(-H "Authorization: Bearer $( [ "${ALG[$key]}" = RS256 ] && echo "$tok_rs" || echo "$tok_es")") ;;
+    rotating) args=(-s scripts/rotate.lua) tail=(-- "$dir/$(tr 'A-Z' 'a-z' <<<"${ALG[$key]}").tokens") ;;
+  esac
+  "${pin_client[@]}" wrk -t1 "$@" "${args[@]}" "${URL[$key]}" "${tail[@]}"
+}
+# once KEY: one run, appended to $dir/runs as "key req/s requests ticks" (the
+# ticks of the key's server during the run). A run with non-2xx answers is
+# reported on stderr.
+once() {
+  local t0 out
+  t0=$(ticks "${PID[$1]}")
+  out=$(wrk_for "$1" -c"$CONNS" -d"$DURATION")
+  grep -q Non-2xx <<<"$out" && { echo "load.sh: $1: non-2xx answers" >&2; : >"$dir/non2xx"; }
+  awk -v k="$1" -v dt="$(( $(ticks "${PID[$1]}") - t0 ))" '/requests in/ {n = $1} /^Requests\/sec/ {r = $2} END {print k, r, n, dt}' <<<"$out" >>"$dir/runs"
+}
+
+add direct "$up_pid" "http://$UP/api/items" none -
+add bare "$bare_pid" "http://$BARE/api/items" none -
 for alg in RS256 ES256; do
   for mode in repeated rotating; do
-    measure "proxy-$alg-$mode" "$ag_pid" "http://$AG/api/items" "$mode" "$alg"
-    measure "fa-$alg-$mode" "$ag_pid" "http://$AG/auth/api/items" "$mode" "$alg"
+    add "proxy-$alg-$mode" "$ag_pid" "http://$AG/api/items" "$mode" "$alg"
+    add "fa-$alg-$mode" "$ag_pid" "http://$AG/auth/api/items" "$mode" "$alg"
   done
-  measure "proxy-$alg-miss" "$nocache_pid" "http://$NOCACHE/api/items" rotating "$alg"
-  measure "fa-$alg-miss" "$nocache_pid" "http://$NOCACHE/auth/api/items" rotating "$alg"
+  add "proxy-$alg-miss" "$nocache_pid" "http://$NOCACHE/api/items" rotating "$alg"
+  add "fa-$alg-miss" "$nocache_pid" "http://$NOCACHE/auth/api/items" rotating "$alg"
+done
+echo "wrk -t1 -c$CONNS -d$DURATION, $RUNS rounds; $(nproc) cores$( [ ${#pin_server[@]} -gt 0 ] && echo ', servers on core 0 (GOMAXPROCS=1), wrk on core 1'); $(go version | cut -d' ' -f3)" >&2
+# Rounds: every row once per round, so that a slow spell of the machine
+# falls on all rows alike instead of on the few measured during it.
+: >"$dir/runs"
+for _ in $(seq "$RUNS"); do
+  for key in "${keys[@]}"; do once "$key"; done
+done
+hz=$(getconf CLK_TCK)
+for key in "${keys[@]}"; do
+  read -r "R[$key]" "C[$key]" < <(awk -v k="$key" '$1 == k' "$dir/runs" | sort -k2,2n |
+    awk -v hz="$hz" '{r[NR] = $2; n += $3; dt += $4} END {printf "%s %.1f\n", r[int((NR + 1) / 2)], dt * 1e6 / hz / n}')
+  L[$key]=-
+  if [ "${MODE[$key]}" != rotating ]; then
+    L[$key]=$(wrk_for "$key" -c1 -d"$DURATION" --latency | awk '/^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {print p50 "/" p99}')
+  fi
 done
 
 row() { # label key
