@@ -30,17 +30,24 @@ type reverseProxy struct {
 }
 
 // bufferPool recycles the 32 KiB buffers ReverseProxy copies bodies with;
-// without one it allocates a fresh buffer for every response.
+// without one it allocates a fresh buffer for every response. It holds
+// array pointers, so that Put allocates nothing either.
 type bufferPool struct{ p sync.Pool }
 
+const copyBufferSize = 32 << 10
+
 func (bp *bufferPool) Get() []byte {
-	if b, ok := bp.p.Get().(*[]byte); ok {
-		return *b
+	if b, ok := bp.p.Get().(*[copyBufferSize]byte); ok {
+		return b[:]
 	}
-	return make([]byte, 32<<10)
+	return new([copyBufferSize]byte)[:]
 }
 
-func (bp *bufferPool) Put(b []byte) { bp.p.Put(&b) }
+func (bp *bufferPool) Put(b []byte) {
+	if len(b) == copyBufferSize {
+		bp.p.Put((*[copyBufferSize]byte)(b))
+	}
+}
 
 // NewTransport returns the upstream transport: its own (http.DefaultTransport
 // is never touched), no proxy from the environment, and timeout

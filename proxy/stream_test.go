@@ -111,3 +111,21 @@ func TestServerSentEvents(t *testing.T) {
 		t.Errorf("rest = %q", rest)
 	}
 }
+
+// TestBufferPool: the body copy buffers come back without an allocation,
+// and a slice of another size (not one of the pool's) is not taken in.
+func TestBufferPool(t *testing.T) {
+	var bp bufferPool
+	if n := testing.AllocsPerRun(100, func() { bp.Put(bp.Get()) }); n != 0 && !raceEnabled {
+		t.Errorf("a Get and Put allocate %v times", n)
+	}
+	if b := bp.Get(); len(b) != copyBufferSize {
+		t.Errorf("Get = %d bytes, want %d", len(b), copyBufferSize)
+	}
+	bp.Put(make([]byte, 10)) // must neither panic nor come back
+	for range 3 {
+		if b := bp.Get(); len(b) != copyBufferSize {
+			t.Errorf("Get after a short Put = %d bytes", len(b))
+		}
+	}
+}
