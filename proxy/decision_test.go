@@ -170,6 +170,21 @@ func TestEveryRequestGetsOneDecision(t *testing.T) {
 	if !strings.Contains(logs, `"error":"checking the password: the hash library is on fire"`) || !strings.Contains(logs, `"message":"request failed"`) {
 		t.Errorf("the 500's cause is not logged:\n%s", logs)
 	}
+	// The cause's line and the access line of its request share a request_id.
+	ids := map[string]string{}
+	for line := range strings.Lines(logs) {
+		var e struct {
+			Message   string `json:"message"`
+			Status    int    `json:"status"`
+			RequestID string `json:"request_id"`
+		}
+		if json.Unmarshal([]byte(line), &e) == nil && (e.Message == "request failed" || e.Message == "request" && e.Status == 500) {
+			ids[e.Message] = e.RequestID
+		}
+	}
+	if ids["request failed"] == "" || ids["request failed"] != ids["request"] {
+		t.Errorf("request_id of the cause %q, of the access line %q", ids["request failed"], ids["request"])
+	}
 }
 
 func TestForFrontProxy(t *testing.T) {
