@@ -7,7 +7,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/rs/zerolog"
 
 	"github.com/authgate/authgate/auth"
 )
@@ -101,17 +100,9 @@ func setRoute(w http.ResponseWriter, rm *routeMetrics) {
 // record puts a decision (public, allowed or denied:<reason>), the rule that
 // made it and the subject, when known, on the request's access log line, and
 // counts it. Only answer calls it, once for every request.
-func (m *Metrics) record(w http.ResponseWriter, r *http.Request, decision, rule, sub string) {
+func (m *Metrics) record(w http.ResponseWriter, decision, rule, sub string) {
 	if ex, ok := w.(*exchange); ok {
 		ex.decision, ex.rule, ex.sub = decision, rule, sub
-	} else {
-		zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
-			c = c.Str("decision", decision).Str("rule", rule)
-			if sub != "" {
-				c = c.Str("sub", sub)
-			}
-			return c
-		})
 	}
 	m.decided.inc(decision, rule)
 }

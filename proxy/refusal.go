@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-
-	"github.com/rs/zerolog"
 )
 
 // Error messages of the public contract (SPEC.md, "Errors").
@@ -135,7 +133,7 @@ func decided(m *Metrics, h func(w http.ResponseWriter, r *http.Request) verdict)
 // authgate_decisions_total, exactly once per request, then the refusal is
 // written or the pass responds.
 func answer(m *Metrics, w http.ResponseWriter, r *http.Request, v verdict) {
-	m.record(w, r, v.decision(), v.rule, v.sub)
+	m.record(w, v.decision(), v.rule, v.sub)
 	if v.refusal == nil {
 		v.respond(w)
 		return
@@ -153,20 +151,11 @@ func answer(m *Metrics, w http.ResponseWriter, r *http.Request, v verdict) {
 // line of its own. Only answer calls it, and the reverse proxy for an
 // upstream that fails after the request was allowed.
 func writeRefusal(w http.ResponseWriter, r *http.Request, ref *Refusal) {
-	log := requestLogger(w, r)
 	if ex, ok := w.(*exchange); ok {
 		ex.reason, ex.detail = ref.Reason, ref.Detail
-	} else {
-		log.UpdateContext(func(c zerolog.Context) zerolog.Context {
-			c = c.Str("reason", ref.Reason)
-			if ref.Detail != "" {
-				c = c.Str("detail", ref.Detail)
-			}
-			return c
-		})
 	}
 	if ref.Status >= 500 && ref.Err != nil {
-		log.Error().Err(ref.Err).Str("reason", ref.Reason).Int("status", ref.Status).Msg("request failed")
+		requestLogger(w, r).Error().Err(ref.Err).Str("reason", ref.Reason).Int("status", ref.Status).Msg("request failed")
 	}
 	h := w.Header()
 	switch {

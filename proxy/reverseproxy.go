@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/authgate/authgate/auth"
 	"github.com/authgate/authgate/config"
 )
@@ -136,10 +134,6 @@ func (p *reverseProxy) upstreamError(w http.ResponseWriter, r *http.Request, err
 	}
 	if ex, ok := w.(*exchange); ok {
 		ex.upstreamErr = withoutURL(err) // on the access line
-	} else {
-		zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
-			return c.Str("upstream_error", withoutURL(err))
-		})
 	}
 	writeRefusal(w, r, ref)
 }

@@ -143,14 +143,10 @@ func (r *Revocations) Check(id auth.Identity) error {
 	if id.IssuedAt.IsZero() {
 		return auth.NewTokenError(auth.ErrInvalidToken, auth.ReasonBadClaims, errors.New("a token of authgate's own needs an iat while revocation is on"))
 	}
-	var key [64]byte // revPrefix, a kind, ":" and 32 hex digits
 	if id.SessionID != "" {
 		// A session of an earlier epoch began before a restart of the memory
 		// store, or before Redis lost its data: what revoked it may be lost.
 		if ep, _, _ := strings.Cut(id.SessionID, "."); ep != r.epoch {
-			return ErrRevoked
-		}
-		if r.live(appendKey(key[:0], "sid", id.SessionID), now) {
 			return ErrRevoked
 		}
 	} else if r.o.Shared && id.IssuedAt.Unix() <= r.since {
@@ -158,6 +154,10 @@ func (r *Revocations) Check(id auth.Identity) error {
 	}
 	if len(r.entries) == 0 {
 		return nil // nothing is revoked: no key to hash
+	}
+	var key [64]byte // revPrefix, a kind, ":" and 32 hex digits
+	if id.SessionID != "" && r.live(appendKey(key[:0], "sid", id.SessionID), now) {
+		return ErrRevoked
 	}
 	if r.live(appendKey(key[:0], "jti", id.Issuer, id.ID), now) {
 		return ErrRevoked
