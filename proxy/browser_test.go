@@ -498,3 +498,33 @@ func TestForwardAuthStatusesForNginx(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginPageEscapes fills every value of the login page with markup and
+// with the page's own placeholders: each arrives as text, escaped, and a
+// placeholder in a value is not filled in.
+func TestLoginPageEscapes(t *testing.T) {
+	hostile := `"><script>alert(1)</script>{{error}}{{rd}}'`
+	escaped := `&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;{{error}}{{rd}}&#39;`
+	body := loginPage{Site: hostile, Action: "/login", RD: hostile, Username: hostile, Message: hostile}.html()
+	for _, want := range []string{
+		"to continue to " + escaped + "</p>",
+		`<p class="error" role="alert" id="error">` + escaped + "</p>",
+		`<form method="post" action="/login" aria-describedby="error">`,
+		`name="rd" value="` + escaped + `"`,
+		`value="` + escaped + `">`, // the username, and so no autofocus on it
+		`required autofocus>`,      // but on the password
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %s:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "<script") || strings.Count(body, `role="alert"`) != 1 {
+		t.Errorf("a value became markup:\n%s", body)
+	}
+	// Without a message or a username: no alert, the username field focused.
+	body = loginPage{Site: "app.example", Action: "/sign-in"}.html()
+	if strings.Contains(body, "{{") || strings.Contains(body, `role="alert"`) || strings.Contains(body, "aria-describedby") ||
+		!strings.Contains(body, `value="" autofocus>`) || !strings.Contains(body, `action="/sign-in">`) {
+		t.Errorf("the empty page:\n%s", body)
+	}
+}
