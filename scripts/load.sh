@@ -40,8 +40,9 @@ dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
-go build -o "$dir/authgate" ./cmd/authgate
-go build -o "$dir/loadpeer" ./scripts/loadpeer
+# Built as the Dockerfile builds it: static, stripped, the binary that ships.
+CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$dir/authgate" ./cmd/authgate
+CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$dir/loadpeer" ./scripts/loadpeer
 "$dir/loadpeer" keys "$dir"
 "$dir/loadpeer" mint "$dir/es256.pem" 10000 >"$dir/es256-10k.tokens"
 head -n 1000 "$dir/es256-10k.tokens" >"$dir/es256.tokens"
