@@ -19,7 +19,7 @@ const (
 // endpoints come first; every other path goes to the upstream (proxy mode)
 // or is not found. Each handler returns its verdict, and answer records and
 // writes it.
-func addRoutes(mux *http.ServeMux, o Options) {
+func addRoutes(mux *router, o Options) {
 	cfg, m, cur := o.Config, o.Metrics, o.Current
 	headers := NewIdentityHeaders(cfg.ClaimHeaders, cfg.Preset.Family, cfg.ClaimsHeader)
 

@@ -61,9 +61,9 @@ func NewServer(o Options) http.Handler {
 	if o.Transport == nil {
 		o.Transport = NewTransport(o.Config.UpstreamTimeout)
 	}
-	mux := http.NewServeMux()
-	addRoutes(mux, o)
-	var h http.Handler = mux
+	rt := newRouter()
+	addRoutes(rt, o)
+	var h http.Handler = rt
 	h = checkRequest(o.Config.MaxHeaderBytes, o.Config.VerifyPath, o.Metrics, h)
 	h = observe(o.Logger, o.Metrics, o.Config.TrustedProxies, h)
 	return h
