@@ -15,7 +15,7 @@ import (
 func TestRouterIsServeMux(t *testing.T) {
 	for _, endpoints := range [][]string{
 		{"/login", "/refresh", "/logout", "/me", "/auth", "/.well-known/jwks.json"}, // the defaults
-		{"/a", "/a/b", "/a/b/c", "/ab", "/b"},                                        // nested
+		{"/a", "/a/b", "/a/b/c", "/ab", "/b"},                                       // nested
 		{"/x/auth", "/x", "/x/authz"},
 	} {
 		rt, mux := newRouter(), http.NewServeMux()
