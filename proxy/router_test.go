@@ -22,11 +22,8 @@ func TestRouterIsServeMux(t *testing.T) {
 		named := func(name string) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Route", name) })
 		}
-		var patterns []string
-		for _, e := range endpoints {
-			patterns = append(patterns, e)
-		}
-		patterns = append(patterns, endpoints[0]+"/", endpoints[1]+"/", "/") // subtrees, like the verify path's
+		// The endpoints, and subtrees like the verify path's.
+		patterns := append(append([]string(nil), endpoints...), endpoints[0]+"/", endpoints[1]+"/", "/")
 		for _, p := range patterns {
 			rt.Handle(p, named(p))
 			mux.Handle(p, named(p))
