@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # authgate's speed against its baselines, in one run, with wrk on loopback:
-# the upstream answered directly (the limit), a bare httputil.ReverseProxy
-# with authgate's own transport, authgate in proxy mode, and authgate's
-# forward-auth endpoint; each with one repeated token and with 1,000
-# rotating tokens (which the token cache holds after their first round),
-# and with 1,000 rotating tokens and the cache off (every request a full
-# verification), RS256 and ES256. On a machine with two or more cores the
-# servers share core 0 (GOMAXPROCS=1) and wrk has core 1. Prints a table of
-# requests/s (the median of RUNS rounds, each of which runs every row once),
-# the ratios to the direct upstream
-# and to the bare proxy, the CPU time the measured server spent per request
-# (from /proc, over all runs: steadier than req/s on a shared machine), and
-# the c=1 latency (p50/p99), then authgate's peak RSS with a full token
-# cache under 64 connections. About 4 minutes; it fails if any run got an
-# answer other than 2xx (a broken setup).
+# the upstream answered directly (the limit) and a bare
+# httputil.ReverseProxy with authgate's own transport, each without a token
+# and with the same requests authgate gets (an RS256 or ES256 token in the
+# Authorization header, which the bare proxy forwards as authgate does);
+# authgate in proxy mode and its forward-auth endpoint, each with one
+# repeated token, with 1,000 rotating tokens (which the token cache holds
+# after their first round), and with 1,000 rotating tokens and the cache
+# off (every request a full verification), RS256 and ES256. On a machine
+# with two or more cores the servers share core 0 (GOMAXPROCS=1) and wrk has
+# core 1. Prints a table of requests/s (the median of RUNS rounds, each of
+# which runs every row once), the ratios to the direct upstream and to the
+# bare proxy given the same requests (the no-token rows: to themselves), the
+# CPU time the measured server spent per request (from /proc, over all runs:
+# steadier than req/s on a shared machine), and the c=1 latency (p50/p99),
+# then authgate's peak RSS with a full token cache under 64 connections.
+# About 5 minutes; it fails if any run got an answer other than 2xx (a
+# broken setup).
 #
 #   scripts/load.sh                     # needs wrk (apt-get install -y wrk)
 #   DURATION=10s CONNS=64 RUNS=5 scripts/load.sh
-#   ONLY='direct|bare|fa-RS256' scripts/load.sh   # only the rows whose key matches
+#   ONLY='direct-RS256|bare-RS256|fa-RS256.*' scripts/load.sh   # only the rows whose key matches
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-5s}
@@ -103,6 +106,10 @@ once() {
 add direct "$up_pid" "http://$UP/api/items" none -
 add bare "$bare_pid" "http://$BARE/api/items" none -
 for alg in RS256 ES256; do
+  # The same requests as authgate's rows, token and all, to the baselines:
+  # the bare proxy forwards the Authorization header as authgate does.
+  add "direct-$alg" "$up_pid" "http://$UP/api/items" repeated "$alg"
+  add "bare-$alg" "$bare_pid" "http://$BARE/api/items" repeated "$alg"
   for mode in repeated rotating; do
     add "proxy-$alg-$mode" "$ag_pid" "http://$AG/api/items" "$mode" "$alg"
     add "fa-$alg-$mode" "$ag_pid" "http://$AG/auth/api/items" "$mode" "$alg"
@@ -127,26 +134,28 @@ for key in "${keys[@]}"; do
   fi
 done
 
-row() { # label key
+row() { # label key [direct-key bare-key]: the ratios are to those rows
   [ -n "${R[$2]:-}" ] || return 0
-  awk -v l="$1" -v r="${R[$2]}" -v d="${R[direct]:-0}" -v b="${R[bare]:-0}" -v cpu="${C[$2]}" -v lat="${L[$2]}" \
+  awk -v l="$1" -v r="${R[$2]}" -v d="${R[${3:-direct}]:-0}" -v b="${R[${4:-bare}]:-0}" -v cpu="${C[$2]}" -v lat="${L[$2]}" \
     'function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
      BEGIN { printf "| %-44s | %9.0f | %5s | %5s | %6.1f | %s |\n", l, r, ratio(r, d), ratio(r, b), cpu, lat }'
 }
 echo
 echo "| target | req/s | × direct | × bare proxy | server CPU µs/req | c=1 p50/p99 |"
 echo "|---|---:|---:|---:|---:|---|"
-row "upstream, directly (the limit)" direct
-row "bare httputil.ReverseProxy, authgate's transport" bare
+row "upstream, directly (the limit), no token" direct
+row "bare httputil.ReverseProxy, authgate's transport, no token" bare
 for alg in RS256 ES256; do
-  row "authgate proxy mode, $alg, one repeated token" "proxy-$alg-repeated"
-  row "authgate proxy mode, $alg, 1,000 rotating tokens" "proxy-$alg-rotating"
-  row "authgate proxy mode, $alg, every request a miss" "proxy-$alg-miss"
+  row "upstream, directly, $alg token header" "direct-$alg" "direct-$alg" "bare-$alg"
+  row "bare httputil.ReverseProxy, $alg token header" "bare-$alg" "direct-$alg" "bare-$alg"
+  row "authgate proxy mode, $alg, one repeated token" "proxy-$alg-repeated" "direct-$alg" "bare-$alg"
+  row "authgate proxy mode, $alg, 1,000 rotating tokens" "proxy-$alg-rotating" "direct-$alg" "bare-$alg"
+  row "authgate proxy mode, $alg, every request a miss" "proxy-$alg-miss" "direct-$alg" "bare-$alg"
 done
 for alg in RS256 ES256; do
-  row "authgate forward-auth, $alg, one repeated token" "fa-$alg-repeated"
-  row "authgate forward-auth, $alg, 1,000 rotating tokens" "fa-$alg-rotating"
-  row "authgate forward-auth, $alg, every request a miss" "fa-$alg-miss"
+  row "authgate forward-auth, $alg, one repeated token" "fa-$alg-repeated" "direct-$alg" "bare-$alg"
+  row "authgate forward-auth, $alg, 1,000 rotating tokens" "fa-$alg-rotating" "direct-$alg" "bare-$alg"
+  row "authgate forward-auth, $alg, every request a miss" "fa-$alg-miss" "direct-$alg" "bare-$alg"
 done
 
 # Peak RSS: a fresh authgate, its cache filled with 10,000 tokens under 64
