@@ -23,24 +23,30 @@ func bearerToken(values []string) (string, bool) {
 
 // isB64Token reports whether s matches RFC 6750's
 // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
-// It reads every request's token: one table lookup a byte.
+// It reads every request's token: one table lookup a byte, eight at a time
+// and without a branch each.
 func isB64Token(s string) bool {
 	body := strings.TrimRight(s, "=")
 	if body == "" {
 		return false
 	}
-	for i := 0; i < len(body); i++ {
-		if !b64TokenByte[body[i]] {
-			return false
-		}
+	var bad byte
+	for ; len(body) >= 8; body = body[8:] {
+		bad |= notB64Token[body[0]] | notB64Token[body[1]] | notB64Token[body[2]] | notB64Token[body[3]] |
+			notB64Token[body[4]] | notB64Token[body[5]] | notB64Token[body[6]] | notB64Token[body[7]]
 	}
-	return true
+	for i := 0; i < len(body); i++ {
+		bad |= notB64Token[body[i]]
+	}
+	return bad == 0
 }
 
-// b64TokenByte marks the bytes a b64token is made of, before its "=".
-var b64TokenByte = func() (t [256]bool) {
+// notB64Token is 1 for the bytes a b64token is not made of, before its "=".
+var notB64Token = func() (t [256]byte) {
 	for c := range 256 {
-		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", byte(c)) >= 0
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", byte(c)) >= 0) {
+			t[c] = 1
+		}
 	}
 	return t
 }()
