@@ -9,13 +9,16 @@
 # after their first round), and with 1,000 rotating tokens and the cache
 # off (every request a full verification), RS256 and ES256. On a machine
 # with two or more cores the servers share core 0 (GOMAXPROCS=1) and wrk has
-# core 1. Prints a table of requests/s (the median of RUNS rounds, each of
-# which runs every row once), the ratios to the direct upstream and to the
+# core 1. Prints a table of requests/s (the median of RUNS rounds of
+# DURATION, default 7 of 2s, each of which runs every row once: short runs
+# interleaved, so that a slow spell of a shared machine falls on all rows
+# alike), the ratios to the direct upstream and to the
 # bare proxy given the same requests (the no-token rows: to themselves), the
 # CPU time the measured server spent per request (from /proc, over all runs:
-# steadier than req/s on a shared machine), and the c=1 latency (p50/p99),
-# then authgate's peak RSS with a full token cache under 64 connections.
-# About 5 minutes; it fails if any run got an answer other than 2xx (a
+# steadier than req/s on a shared machine), and the c=1 latency (the
+# medians of the rounds' p50 and p99, also measured in each round), then
+# authgate's peak RSS with a full token cache under 64 connections.
+# About 8 minutes; it fails if any run got an answer other than 2xx (a
 # broken setup).
 #
 #   scripts/load.sh                     # needs wrk (apt-get install -y wrk)
@@ -23,9 +26,9 @@
 #   ONLY='direct-RS256|bare-RS256|fa-RS256.*' scripts/load.sh   # only the rows whose key matches
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${DURATION:-5s}
+DURATION=${DURATION:-2s}
 CONNS=${CONNS:-32}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-7}
 UP=127.0.0.1:${UPSTREAM_PORT:-18080}
 BARE=127.0.0.1:${BARE_PORT:-18081}
 AG=127.0.0.1:${AUTHGATE_PORT:-18082}
@@ -101,6 +104,12 @@ once() {
   out=$(wrk_for "$1" -c"$CONNS" -d"$DURATION")
   grep -q Non-2xx <<<"$out" && { echo "load.sh: $1: non-2xx answers" >&2; : >"$dir/non2xx"; }
   awk -v k="$1" -v dt="$(( $(ticks "${PID[$1]}") - t0 ))" '/requests in/ {n = $1} /^Requests\/sec/ {r = $2} END {print k, r, n, dt}' <<<"$out" >>"$dir/runs"
+  # The latency at one connection, in the same round (not for rotating
+  # tokens), as "key p50 p99" in µs.
+  [ "${MODE[$1]}" != rotating ] || return 0
+  wrk_for "$1" -c1 -d"$DURATION" --latency | awk -v k="$1" '
+    function us(v) { return v ~ /us$/ ? v + 0 : v ~ /ms$/ ? v * 1000 : v * 1e6 }
+    /^ +50%/ {p50 = us($2)} /^ +99%/ {p99 = us($2)} END {print k, p50, p99}' >>"$dir/latency"
 }
 
 add direct "$up_pid" "http://$UP/api/items" none -
@@ -120,18 +129,22 @@ done
 echo "wrk -t1 -c$CONNS -d$DURATION, $RUNS rounds; $(nproc) cores$( [ ${#pin_server[@]} -gt 0 ] && echo ', servers on core 0 (GOMAXPROCS=1), wrk on core 1'); $(go version | cut -d' ' -f3)" >&2
 # Rounds: every row once per round, so that a slow spell of the machine
 # falls on all rows alike instead of on the few measured during it.
-: >"$dir/runs"
+: >"$dir/runs"; : >"$dir/latency"
 for _ in $(seq "$RUNS"); do
   for key in "${keys[@]}"; do once "$key"; done
 done
 hz=$(getconf CLK_TCK)
+median() { # key column: the median of a key's latencies in that column
+  awk -v k="$1" -v c="$2" '$1 == k {print $c}' "$dir/latency" | sort -n |
+    awk '{v[NR] = $1} END {if (NR) printf "%.0f", v[int((NR + 1) / 2)]}'
+}
 for key in "${keys[@]}"; do
   read -r "R[$key]" "C[$key]" < <(awk -v k="$key" '$1 == k' "$dir/runs" | sort -k2,2n |
     awk -v hz="$hz" '{r[NR] = $2; n += $3; dt += $4} END {printf "%s %.1f\n", r[int((NR + 1) / 2)], dt * 1e6 / hz / n}')
+  # The medians of the rounds' p50 and p99.
   L[$key]=-
-  if [ "${MODE[$key]}" != rotating ]; then
-    L[$key]=$(wrk_for "$key" -c1 -d"$DURATION" --latency | awk '/^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {print p50 "/" p99}')
-  fi
+  p50=$(median "$key" 2) p99=$(median "$key" 3)
+  [ -z "$p50" ] || L[$key]="${p50}us/${p99}us"
 done
 
 row() { # label key [direct-key bare-key]: the ratios are to those rows
@@ -162,8 +175,8 @@ done
 # connections.
 kill "$authgate_pid"; wait "$authgate_pid" 2>/dev/null || true
 start_authgate "$AG" "$ADMIN"
-"${pin_client[@]}" wrk -t1 -c64 -d"$DURATION" -s scripts/rotate.lua "http://$AG/auth/api/items" -- "$dir/es256-10k.tokens" >/dev/null
-"${pin_client[@]}" wrk -t1 -c64 -d"$DURATION" -s scripts/rotate.lua "http://$AG/auth/api/items" -- "$dir/es256-10k.tokens" >/dev/null
+"${pin_client[@]}" wrk -t1 -c64 -d5s -s scripts/rotate.lua "http://$AG/auth/api/items" -- "$dir/es256-10k.tokens" >/dev/null
+"${pin_client[@]}" wrk -t1 -c64 -d5s -s scripts/rotate.lua "http://$AG/auth/api/items" -- "$dir/es256-10k.tokens" >/dev/null
 size=$(curl -s "http://$ADMIN/metrics" | awk '/^authgate_token_cache_size / {print $2}')
 rss=$(awk '/^VmHWM/ {printf "%.1f MiB", $2 / 1024}' "/proc/$authgate_pid/status")
 echo
