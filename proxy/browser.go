@@ -102,8 +102,9 @@ func (b *browser) render(w http.ResponseWriter, status int, p loginPage) {
 
 // html is the login page filled in: every value HTML-escaped (which is
 // enough for text and for double-quoted attribute values, the only places
-// values go), in one pass, so that a value that looks like a placeholder
-// stays text. Not html/template: text/template's calls of methods by name
+// values go; the form's action is authgate's own login path, never a
+// client's value), in one pass, so that a value that looks like a
+// placeholder stays text. Not html/template: text/template's calls of methods by name
 // keep the linker from dropping any exported method of the binary, and
 // made it 8 MB larger (go-redis's hundreds of commands, mostly).
 func (p loginPage) html() string {
