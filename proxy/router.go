@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -39,16 +40,11 @@ func (rt *router) Handle(pattern string, h http.Handler) {
 		rt.exact[pattern] = h
 		return
 	}
-	for i, st := range rt.subtrees {
-		switch {
-		case st.prefix == pattern:
-			panic("proxy: route " + pattern + " registered twice")
-		case len(st.prefix) < len(pattern):
-			rt.subtrees = append(rt.subtrees[:i], append([]subtree{{pattern, h}}, rt.subtrees[i:]...)...)
-			return
-		}
+	if slices.ContainsFunc(rt.subtrees, func(st subtree) bool { return st.prefix == pattern }) {
+		panic("proxy: route " + pattern + " registered twice")
 	}
 	rt.subtrees = append(rt.subtrees, subtree{pattern, h})
+	slices.SortStableFunc(rt.subtrees, func(a, b subtree) int { return len(b.prefix) - len(a.prefix) })
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
