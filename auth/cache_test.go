@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -178,4 +179,51 @@ func TestNoTokenCache(t *testing.T) {
 func BenchmarkVerifyCached(b *testing.B) {
 	tc, _ := NewTokenCache(10000, 5*time.Minute)
 	benchVerifyHS256(b, VerifierOptions{Cache: tc})
+}
+
+// BenchmarkTokenCacheMemory reports the heap a full cache of 10,000 ES256
+// tokens holds per entry (the token itself included), tokens as authgate's
+// own issuer mints them (username and roles besides the registered claims).
+func BenchmarkTokenCacheMemory(b *testing.B) {
+	k, err := newSigningKey(newTestKeys(b)["p256"], "ES256")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ks, _ := NewKeySet(k)
+	is, _ := NewIssuer(ks, IssuerOptions{Issuer: "authgate", TTL: time.Hour})
+	const n = 10000
+	toks := make([]string, n)
+	size := 0
+	for i := range toks {
+		issued, err := is.Issue(fmt.Sprint(i+1), map[string]any{"username": fmt.Sprint("user", i+1), "roles": []any{"user"}}, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		toks[i] = issued.Token
+		size += len(issued.Token)
+	}
+	ctx := context.Background()
+	var perEntry float64
+	for b.Loop() {
+		tc, _ := NewTokenCache(n, 5*time.Minute)
+		v, _ := NewVerifier(ks, VerifierOptions{Issuer: "authgate", Cache: tc})
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for _, tok := range toks {
+			// A copy, as a request's header would be: the cache keeps its own.
+			if _, err := v.Verify(ctx, string([]byte(tok))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if got := tc.Stats().Size; got != n {
+			b.Fatalf("%d entries, want %d", got, n)
+		}
+		perEntry = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(v)
+	}
+	b.ReportMetric(perEntry, "B/entry")
+	b.ReportMetric(float64(size)/n, "token-B")
 }
