@@ -3,6 +3,7 @@ package proxy
 import (
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -22,6 +23,10 @@ type IdentityHeaders struct {
 	mapping   config.ClaimHeaders
 	names     map[string]bool // normalised: the mapped headers and the preset's family
 	allClaims bool            // set X-Auth-Claims
+	// first holds the first bytes, in both cases, of every name strip
+	// removes: a header name that starts with any other byte is none of
+	// them, and strip need not normalise it.
+	first [256]bool
 }
 
 // NewIdentityHeaders returns the identity headers of a claim mapping
@@ -35,7 +40,26 @@ func NewIdentityHeaders(mapping config.ClaimHeaders, family []string, allClaims 
 	for _, n := range family {
 		ih.names[n] = true
 	}
+	for _, n := range slices.Concat(slices.Collect(maps.Keys(ih.names)), slices.Collect(maps.Keys(methodOverrides)), []string{config.IdentityPrefix}) {
+		ih.markFirst(n)
+	}
 	return ih
+}
+
+// markFirst records the first byte of a normalised name in every spelling
+// that normalises to it.
+func (ih *IdentityHeaders) markFirst(n string) {
+	if n == "" {
+		return
+	}
+	switch c := n[0]; {
+	case c >= 'a' && c <= 'z':
+		ih.first[c], ih.first[c-('a'-'A')] = true, true
+	case c == '-':
+		ih.first['-'], ih.first['_'], ih.first['.'] = true, true, true
+	default:
+		ih.first[c] = true
+	}
 }
 
 // Owned returns the normalised names of the identity headers beyond
@@ -103,6 +127,9 @@ var methodOverrides = map[string]bool{"x-http-method-override": true, "x-http-me
 // spellings.
 func (ih *IdentityHeaders) strip(h http.Header) {
 	for name := range h {
+		if name != "" && !ih.first[name[0]] {
+			continue // Accept, Authorization, Cookie, User-Agent …: most
+		}
 		if ih.isIdentity(name) || methodOverrides[config.NormalizeHeaderName(name)] {
 			delete(h, name)
 		}
@@ -146,6 +173,9 @@ func headerValue(v any) (string, bool) {
 	case string:
 		s = x
 	case []any:
+		if len(x) == 1 {
+			return headerValue(x[0]) // the usual one role: no join
+		}
 		parts := make([]string, 0, len(x))
 		for _, e := range x {
 			p, ok := headerValue(e)

@@ -39,6 +39,10 @@ type exchange struct {
 	reason      string
 	detail      string
 	upstreamErr string
+	// idValues back the X-Request-Id values of the response ([0]) and of
+	// the upstream request ([1]): no allocation for either, and neither
+	// shares its array with the other.
+	idValues [2]string
 }
 
 // logger is the logger of the request's lines besides its access line.
@@ -59,13 +63,14 @@ func requestLogger(w http.ResponseWriter, r *http.Request) *zerolog.Logger {
 	return zerolog.Ctx(r.Context())
 }
 
-// requestID is the id of the request that w answers: "" when it is not
-// observed.
-func requestID(w http.ResponseWriter) string {
+// upstreamRequestID is the X-Request-Id value for the upstream request of
+// the request that w answers: nil when it is not observed.
+func upstreamRequestID(w http.ResponseWriter) []string {
 	if ex, ok := w.(*exchange); ok {
-		return ex.id
+		ex.idValues[1] = ex.id
+		return ex.idValues[1:2:2]
 	}
-	return ""
+	return nil
 }
 
 func (e *exchange) WriteHeader(code int) {
@@ -127,7 +132,8 @@ func observe(log zerolog.Logger, m *Metrics, trusted config.Networks, next http.
 		start := time.Now()
 		var idBuf [20]byte
 		ex := &exchange{ResponseWriter: w, base: &log, id: string(xid.New().Encode(idBuf[:])), status: http.StatusOK}
-		w.Header()["X-Request-Id"] = []string{ex.id}
+		ex.idValues[0] = ex.id
+		w.Header()["X-Request-Id"] = ex.idValues[0:1:1]
 		next.ServeHTTP(ex, r)
 		d := time.Since(start)
 		ev := log.Info().Str("request_id", ex.id)

@@ -4,8 +4,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/authgate/authgate/config"
 )
 
 // TestHeaderPresets: each preset sets its own header names and strips its
@@ -119,5 +122,34 @@ func TestClaimsThatAreNoHeaderValues(t *testing.T) {
 	}
 	if logs := f.logs.String(); !strings.Contains(logs, `"claims":["email","name","team"]`) {
 		t.Errorf("the log does not name the omitted claims:\n%s", logs)
+	}
+}
+
+// TestStripSpellings: strip removes every identity and method-override
+// header whatever the case and separators of its name, first byte included
+// (strip skips names by their first byte), and keeps every other header.
+func TestStripSpellings(t *testing.T) {
+	ih := NewIdentityHeaders(config.ClaimHeaders{{Claim: "email", Header: "Email"}, {Claim: "org", Header: "-Org"}}, []string{"remote-user"}, false)
+	gone := []string{
+		"X-Auth-User", "x-auth-user", "X_AUTH_USER", "x.auth.roles", "X-Auth-Anything",
+		"Email", "email", "EMAIL", "-Org", "_org", ".ORG",
+		"Remote-User", "remote_user", "REMOTE.USER",
+		"X-HTTP-Method-Override", "x_http_method", "X.Method.Override",
+	}
+	kept := []string{"Accept", "Authorization", "Cookie", "User-Agent", "X-Forwarded-For", "X-Request-Id", "Emails", "Remote-Users", "Org", "_Orgs", ""}
+	h := http.Header{}
+	for _, n := range slices.Concat(gone, kept) {
+		h[n] = []string{"v"}
+	}
+	ih.strip(h)
+	for _, n := range gone {
+		if _, ok := h[n]; ok {
+			t.Errorf("strip kept %q", n)
+		}
+	}
+	for _, n := range kept {
+		if _, ok := h[n]; !ok {
+			t.Errorf("strip removed %q", n)
+		}
 	}
 }

@@ -88,8 +88,8 @@ func (p *reverseProxy) rewrite(w http.ResponseWriter, pr *httputil.ProxyRequest,
 		pr.Out.Header.Del("Authorization")
 	}
 	stripCookie(pr.Out.Header, p.cookie)
-	if reqID := requestID(w); reqID != "" {
-		pr.Out.Header["X-Request-Id"] = []string{reqID}
+	if reqID := upstreamRequestID(w); reqID != nil {
+		pr.Out.Header["X-Request-Id"] = reqID
 	}
 	if id != nil {
 		if skipped := p.headers.Set(pr.Out.Header, *id); len(skipped) > 0 {
