@@ -12,8 +12,9 @@
 # core 1. Prints a table of requests/s (the median of RUNS rounds of
 # DURATION, default 7 of 2s, each of which runs every row once: short runs
 # interleaved, so that a slow spell of a shared machine falls on all rows
-# alike), the ratios to the direct upstream and to the
-# bare proxy given the same requests (the no-token rows: to themselves), the
+# alike), the ratios to the direct upstream and to the bare proxy given the
+# same requests (the no-token rows: to themselves; each the median of the
+# rounds' ratios, a row to its baseline in the same round), the
 # CPU time the measured server spent per request (from /proc, over all runs:
 # steadier than req/s on a shared machine), and the c=1 latency (the
 # medians of the rounds' p50 and p99, also measured in each round), then
@@ -147,11 +148,18 @@ for key in "${keys[@]}"; do
   [ -z "$p50" ] || L[$key]="${p50}us/${p99}us"
 done
 
+# ratio KEY REF: the median over the rounds of KEY's req/s over REF's in the
+# same round (paired: the two ran seconds apart, so a slow spell of the
+# machine between rounds cancels out), "-" when REF was not measured.
+ratio() {
+  awk -v k="$1" -v b="$2" '$1 == k {x[++n] = $2} $1 == b {y[++m] = $2}
+    END {for (i = 1; i <= n && i <= m; i++) if (y[i] > 0) print x[i] / y[i]}' "$dir/runs" | sort -g |
+    awk '{v[NR] = $1} END {if (NR) printf "%.2f", v[int((NR + 1) / 2)]; else print "-"}'
+}
 row() { # label key [direct-key bare-key]: the ratios are to those rows
   [ -n "${R[$2]:-}" ] || return 0
-  awk -v l="$1" -v r="${R[$2]}" -v d="${R[${3:-direct}]:-0}" -v b="${R[${4:-bare}]:-0}" -v cpu="${C[$2]}" -v lat="${L[$2]}" \
-    'function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
-     BEGIN { printf "| %-44s | %9.0f | %5s | %5s | %6.1f | %s |\n", l, r, ratio(r, d), ratio(r, b), cpu, lat }'
+  awk -v l="$1" -v r="${R[$2]}" -v d="$(ratio "$2" "${3:-direct}")" -v b="$(ratio "$2" "${4:-bare}")" -v cpu="${C[$2]}" -v lat="${L[$2]}" \
+    'BEGIN { printf "| %-44s | %9.0f | %5s | %5s | %6.1f | %s |\n", l, r, d, b, cpu, lat }'
 }
 echo
 echo "| target | req/s | × direct | × bare proxy | server CPU µs/req | c=1 p50/p99 |"
