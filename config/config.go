@@ -103,6 +103,10 @@ type Config struct {
 	// Logs.
 	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
+	// LogFlushInterval is how long info and debug lines may wait in memory
+	// before they are written, so that a busy authgate writes its access
+	// lines in batches; 0 writes every line at once.
+	LogFlushInterval time.Duration `env:"LOG_FLUSH_INTERVAL" envDefault:"100ms"`
 
 	// ProtectedPathsSet records whether AUTHGATE_PROTECTED_PATHS was given:
 	// then a path that matches no pattern is public, else protected.
@@ -258,6 +262,9 @@ func (c *Config) validate() []error {
 		if positive[name] <= 0 {
 			bad(name, "%v must be a positive duration such as 30s", positive[name])
 		}
+	}
+	if c.LogFlushInterval < 0 || c.LogFlushInterval > 10*time.Second {
+		bad("LOG_FLUSH_INTERVAL", "%v must be between 0s (every line at once) and 10s", c.LogFlushInterval)
 	}
 	if c.ClockSkew < 0 || c.ClockSkew > 5*time.Minute {
 		bad("CLOCK_SKEW", "%v must be between 0s and 5m", c.ClockSkew)

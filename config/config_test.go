@@ -32,7 +32,7 @@ func TestLoadDefaults(t *testing.T) {
 		RolesClaim: "roles", HeaderPreset: "authgate",
 		LoginPath: "/login", MePath: "/me", VerifyPath: "/auth", JWKSPath: "/.well-known/jwks.json",
 		MaxHeaderBytes: 16384, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		ShutdownTimeout: 20 * time.Second, LogLevel: "info", LogFormat: "json",
+		ShutdownTimeout: 20 * time.Second, LogLevel: "info", LogFormat: "json", LogFlushInterval: 100 * time.Millisecond,
 	}
 	want.Preset.Mapping = want.ClaimHeaders
 	if diff := cmp.Diff(want, c); diff != "" {
@@ -97,6 +97,8 @@ func TestLoadErrors(t *testing.T) {
 		{"AUTHGATE_JWKS_PATH=/me", "AUTHGATE_JWKS_PATH: "},
 		{"AUTHGATE_LOG_LEVEL=loud", "AUTHGATE_LOG_LEVEL: "},
 		{"AUTHGATE_LOG_FORMAT=xml", "AUTHGATE_LOG_FORMAT: "},
+		{"AUTHGATE_LOG_FLUSH_INTERVAL=-1s", "AUTHGATE_LOG_FLUSH_INTERVAL: "},
+		{"AUTHGATE_LOG_FLUSH_INTERVAL=11s", "AUTHGATE_LOG_FLUSH_INTERVAL: "},
 		{"AUTHGATE_ISSUER=", "AUTHGATE_ISSUER: "},
 		{"AUTHGATE_ADMIN_ADDR=:8000", "AUTHGATE_ADMIN_ADDR: "},
 		{"AUTHGATE_JWT_PRIVATE_KEY_FILE=/k.pem\x00AUTHGATE_JWT_SECRET=s", "AUTHGATE_JWT_PRIVATE_KEY_FILE: "},

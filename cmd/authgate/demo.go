@@ -49,7 +49,9 @@ func runDemo(ctx context.Context, args []string, env *cmdEnv) error {
 		ln.Close()
 		return err
 	}
-	logger := newLogger(cfg, env.stderr)
+	out, flush := logOutput(cfg, env.stderr)
+	defer flush()
+	logger := newLogger(cfg, out)
 	logger.Warn().Msg("DEMO MODE, NOT FOR PRODUCTION: built-in upstream, demo user alice/secret, " +
 		"random signing secret unless AUTHGATE_JWT_SECRET is set; tokens die with the process")
 

@@ -32,7 +32,9 @@ func runServe(ctx context.Context, args []string, env *cmdEnv) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg, env.stderr)
+	out, flush := logOutput(cfg, env.stderr)
+	defer flush()
+	logger := newLogger(cfg, out)
 	app, err := build(cfg, logger, nil)
 	if err != nil {
 		return err
@@ -293,6 +295,18 @@ func trimNewline(p []byte) []byte {
 		return p[:n-1]
 	}
 	return p
+}
+
+// logOutput is where the process log of a server goes: w, through a
+// logBuffer unless AUTHGATE_LOG_FLUSH_INTERVAL is 0 or the format is
+// console (a person reading it, whose ConsoleWriter hides the level). flush
+// writes what the buffer holds; call it before the process exits.
+func logOutput(cfg config.Config, w io.Writer) (out io.Writer, flush func()) {
+	if cfg.LogFlushInterval == 0 || cfg.LogFormat == "console" {
+		return w, func() {}
+	}
+	lb := newLogBuffer(w, cfg.LogFlushInterval)
+	return lb, func() { _ = lb.Flush() }
 }
 
 // newLogger returns the process logger: JSON lines, or human-readable with
