@@ -3,7 +3,6 @@ package proxy
 import (
 	"encoding/base64"
 	"encoding/json"
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -40,9 +39,13 @@ func NewIdentityHeaders(mapping config.ClaimHeaders, family []string, allClaims 
 	for _, n := range family {
 		ih.names[n] = true
 	}
-	for _, n := range slices.Concat(slices.Collect(maps.Keys(ih.names)), slices.Collect(maps.Keys(methodOverrides)), []string{config.IdentityPrefix}) {
+	for n := range ih.names {
 		ih.markFirst(n)
 	}
+	for n := range methodOverrides {
+		ih.markFirst(n)
+	}
+	ih.markFirst(config.IdentityPrefix)
 	return ih
 }
 
