@@ -25,7 +25,21 @@ type reverseProxy struct {
 	cookie     string          // AUTHGATE_COOKIE_NAME: never forwarded
 	trusted    config.Networks // AUTHGATE_TRUSTED_PROXIES
 	buffers    bufferPool
+	forwards   sync.Pool // of *forward: one per request in flight
 }
+
+// forward is a request's httputil.ReverseProxy, recycled: its Rewrite is
+// bound once, and the writer and identity of the request are set for one
+// ServeHTTP. ReverseProxy keeps nothing of a request once ServeHTTP
+// returns (a WebSocket's copying ends within it too).
+type forward struct {
+	rp    httputil.ReverseProxy
+	proxy *reverseProxy
+	w     http.ResponseWriter
+	id    *auth.Identity
+}
+
+func (f *forward) rewrite(pr *httputil.ProxyRequest) { f.proxy.rewrite(f.w, pr, f.id) }
 
 // bufferPool recycles the 32 KiB buffers ReverseProxy copies bodies with;
 // without one it allocates a fresh buffer for every response. It holds
@@ -69,13 +83,17 @@ func NewTransport(timeout time.Duration) *http.Transport {
 // hop-by-hop headers, so a client's "Connection: X-Auth-User" cannot remove
 // them.
 func (p *reverseProxy) serve(w http.ResponseWriter, r *http.Request, id *auth.Identity) {
-	rp := &httputil.ReverseProxy{
-		Rewrite:      func(pr *httputil.ProxyRequest) { p.rewrite(w, pr, id) },
-		Transport:    p.transport,
-		ErrorHandler: p.upstreamError,
-		BufferPool:   &p.buffers,
+	f, _ := p.forwards.Get().(*forward)
+	if f == nil {
+		f = &forward{proxy: p}
+		f.rp = httputil.ReverseProxy{Rewrite: f.rewrite, Transport: p.transport, ErrorHandler: p.upstreamError, BufferPool: &p.buffers}
 	}
-	rp.ServeHTTP(w, r)
+	f.w, f.id = w, id
+	f.rp.ServeHTTP(w, r)
+	// Not deferred: a forward whose ServeHTTP panics (http.ErrAbortHandler
+	// when the body copy fails) is dropped, not recycled.
+	f.w, f.id = nil, nil
+	p.forwards.Put(f)
 }
 
 func (p *reverseProxy) rewrite(w http.ResponseWriter, pr *httputil.ProxyRequest, id *auth.Identity) {

@@ -471,3 +471,36 @@ func TestStripCookie(t *testing.T) {
 		}
 	}
 }
+
+// The reverse proxy recycles its per-request state: a request forwarded
+// after one with a token gets no identity of its own (a public path), and
+// every upstream request carries its own request id, never an earlier
+// one's.
+func TestProxyRecyclesNothingOfARequest(t *testing.T) {
+	f := newFixture(t, true, "AUTHGATE_PUBLIC_PATHS=/public/*")
+	valid := f.token(t, nil, 0)
+	for i := range 20 {
+		path, authz := "/public/page", ""
+		if i%2 == 0 {
+			path, authz = "/api/items", "Bearer "+valid
+		}
+		req := f.request(t, "GET", path, nil)
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		resp, body := f.do(t, req)
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: GET %s = %d %s", i, path, resp.StatusCode, body)
+		}
+		got, reached := f.backend.take(t)
+		if !reached {
+			t.Fatalf("request %d: upstream not reached", i)
+		}
+		if id := resp.Header.Get("X-Request-Id"); id == "" || got.Header.Get("X-Request-Id") != id {
+			t.Errorf("request %d: upstream X-Request-Id %q, response's %q", i, got.Header.Get("X-Request-Id"), id)
+		}
+		if sub, want := got.Header.Get("X-Auth-Subject"), map[bool]string{true: "1", false: ""}[authz != ""]; sub != want {
+			t.Errorf("request %d (%s): upstream X-Auth-Subject %q, want %q", i, path, sub, want)
+		}
+	}
+}
