@@ -82,3 +82,21 @@ func FuzzDecodeObject(f *testing.F) {
 		}
 	})
 }
+
+// The decoded names and values are slices of DecodeObject's own copy of
+// its input, never of the caller's bytes: a buffer reused after the call
+// (a request body's, a decoder's) changes nothing decoded from it.
+func TestDecodeObjectOwnsItsStrings(t *testing.T) {
+	data := []byte(`{"sub":"alice","n":12,"roles":["admin"],"esc":"a\u00e9b"}`)
+	m, err := DecodeObject(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range data {
+		data[i] = 'x'
+	}
+	want := map[string]any{"sub": "alice", "n": json.Number("12"), "roles": []any{"admin"}, "esc": "aéb"}
+	if !reflect.DeepEqual(m, want) {
+		t.Fatalf("after the input changed: %#v, want %#v", m, want)
+	}
+}
