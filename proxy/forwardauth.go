@@ -64,11 +64,12 @@ func (fa *forwardAuth) decide(w http.ResponseWriter, r *http.Request) verdict {
 		// the redirect.
 		fa.browser.toLogin(r, orig.method, cred, o.Refusal, orig.url, orig.dialects != dialectForwarded)
 	}
+	id := o.Identity // the closure holds the identity, not all of o
 	return o.verdict(func(w http.ResponseWriter) {
 		h := w.Header()
 		h.Set("Cache-Control", "no-store")
-		if o.Identity != nil {
-			fa.headers.Set(h, *o.Identity)
+		if id != nil {
+			fa.headers.Set(h, *id)
 		}
 		w.WriteHeader(http.StatusOK)
 	})

@@ -61,6 +61,7 @@ func handleProxy(cur Current, rp *reverseProxy, b *browser) func(http.ResponseWr
 		if o.Refusal != nil {
 			b.toLogin(r, r.Method, cred, o.Refusal, originalURL(r, rp.trusted), false)
 		}
-		return o.verdict(func(w http.ResponseWriter) { rp.serve(w, r, o.Identity) })
+		id := o.Identity // the closure holds the identity, not all of o
+		return o.verdict(func(w http.ResponseWriter) { rp.serve(w, r, id) })
 	}
 }
