@@ -217,6 +217,9 @@ func TestBrowserDemo(t *testing.T) {
 	login, after := browserFlow(t, ctx, origin, "/dashboard", demoUsername, demoPassword)
 	checkScreenshot(t, login, "login.png")
 	checkScreenshot(t, after, "dashboard.png")
+	if err := in.stop(); err != nil { // which writes the info lines that wait
+		t.Errorf("run returned %v", err)
+	}
 	for line := range strings.Lines(in.logs.String()) {
 		if strings.Contains(line, `"message":"request"`) && (strings.Contains(line, demoPassword) || strings.Contains(line, "eyJ")) {
 			t.Errorf("a password or a token is in the log: %s", line)

@@ -184,6 +184,11 @@ func TestReloadUnderLoad(t *testing.T) {
 	if n := reloads(t, in.admin, "ok"); n < 1 {
 		t.Errorf("authgate_reload_total{result=\"ok\"} = %d", n)
 	}
+	// Info lines wait up to AUTHGATE_LOG_FLUSH_INTERVAL in memory; a stop
+	// writes them.
+	if err := in.stop(); err != nil {
+		t.Errorf("run returned %v", err)
+	}
 	if !strings.Contains(in.logs.String(), `"message":"reloaded"`) {
 		t.Errorf("no reload in the log:\n%s", in.logs)
 	}

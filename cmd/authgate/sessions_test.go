@@ -178,6 +178,9 @@ func TestSessionsEndToEnd(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	if err := in.stop(); err != nil { // which writes the info lines that wait
+		t.Errorf("run returned %v", err)
+	}
 	logs := in.logs.String()
 	for _, secret := range []string{p.Refresh, p2.Refresh, p3.Refresh, p4.Refresh, p3.Access} {
 		if strings.Contains(logs, secret) {
