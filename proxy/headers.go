@@ -78,14 +78,6 @@ func (ih *IdentityHeaders) Owned() []string {
 	return out
 }
 
-// isIdentity reports whether a header name, in any case and in its "_" and
-// "." spellings, is one authgate owns: X-Auth-*, a mapped header, or one of
-// the preset's family.
-func (ih *IdentityHeaders) isIdentity(name string) bool {
-	n := config.NormalizeHeaderName(name)
-	return strings.HasPrefix(n, config.IdentityPrefix) || ih.names[n]
-}
-
 // stripCookie removes the cookie called name from the Cookie header lines
 // of h and keeps the others as they were; a line left empty goes.
 func stripCookie(h http.Header, name string) {
@@ -125,15 +117,16 @@ func stripCookie(h http.Header, name string) {
 // method: a rule that allows GET but not DELETE would not hold against them.
 var methodOverrides = map[string]bool{"x-http-method-override": true, "x-http-method": true, "x-method-override": true}
 
-// strip deletes every identity header and method-override header from h
-// (request headers or trailers), in any case and in their "_" and "."
-// spellings.
+// strip deletes every identity header (X-Auth-*, a mapped header, one of
+// the preset's family) and method-override header from h (request headers
+// or trailers), in any case and in their "_" and "." spellings.
 func (ih *IdentityHeaders) strip(h http.Header) {
 	for name := range h {
 		if name != "" && !ih.first[name[0]] {
 			continue // Accept, Authorization, Cookie, User-Agent …: most
 		}
-		if ih.isIdentity(name) || methodOverrides[config.NormalizeHeaderName(name)] {
+		n := config.NormalizeHeaderName(name)
+		if strings.HasPrefix(n, config.IdentityPrefix) || ih.names[n] || methodOverrides[n] {
 			delete(h, name)
 		}
 	}

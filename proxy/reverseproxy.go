@@ -99,9 +99,11 @@ func (p *reverseProxy) serve(w http.ResponseWriter, r *http.Request, id *auth.Id
 func (p *reverseProxy) rewrite(w http.ResponseWriter, pr *httputil.ProxyRequest, id *auth.Identity) {
 	pr.SetURL(p.target)
 	pr.Out.Host = pr.In.Host // the upstream sees the Host the client asked for
-	p.setForwarded(pr)
+	// Before authgate adds its own headers, which are none of these: fewer
+	// names to look at.
 	p.headers.strip(pr.Out.Header)
 	p.headers.strip(pr.Out.Trailer)
+	p.setForwarded(pr)
 	if p.stripAuthz {
 		pr.Out.Header.Del("Authorization")
 	}
