@@ -21,13 +21,13 @@ import (
 )
 
 // benchServer is authgate's handler tree with a discarded log, as it runs.
-func benchServer(b *testing.B, env ...string) (http.Handler, string) {
+func benchServer(b testing.TB, env ...string) (http.Handler, string) {
 	return benchServerVia(b, nil, env...)
 }
 
 // benchServerVia is benchServer with transport to the upstream (nil: its
 // own).
-func benchServerVia(b *testing.B, transport http.RoundTripper, env ...string) (http.Handler, string) {
+func benchServerVia(b testing.TB, transport http.RoundTripper, env ...string) (http.Handler, string) {
 	b.Helper()
 	cfg, err := config.Load(append([]string{"AUTHGATE_JWT_SECRET=" + testSecret}, env...))
 	if err != nil {

@@ -1,0 +1,81 @@
+package proxy
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"testing"
+)
+
+// The decision and proxy paths' allocations are a budget, checked on every
+// test run rather than only in a benchmark someone must remember to run:
+// allocations, unlike time, count the same on every machine. authgate's
+// own are counted over a bare httputil.ReverseProxy's for the same request,
+// which absorbs what a Go release changes in net/http.
+func TestHotPathAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own, and sync.Pool drops items on purpose")
+	}
+	target, _ := url.Parse("http://upstream.test")
+	bare := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+		},
+		Transport:  cannedUpstream{},
+		BufferPool: &bufferPool{},
+	}
+	h, tok := benchServerVia(t, cannedUpstream{}, "AUTHGATE_UPSTREAM="+target.String(), "AUTHGATE_PUBLIC_PATHS=/public/*")
+	fa, _ := benchServer(t, "AUTHGATE_PUBLIC_PATHS=/public/*") // the same secret, so tok verifies
+	allocs := func(h http.Handler, req *http.Request) float64 {
+		t.Helper()
+		w := &discardWriter{h: http.Header{}}
+		serve := func() {
+			clear(w.h)
+			w.code = 0
+			h.ServeHTTP(w, req)
+		}
+		serve() // the token cache fills, pools fill
+		if w.code != 200 {
+			t.Fatalf("%s %s: status %d", req.Method, req.URL, w.code)
+		}
+		return testing.AllocsPerRun(200, serve)
+	}
+	proxied := func(path string) *http.Request {
+		req := httptest.NewRequest("GET", "http://authgate.test"+path+"?page=2", nil)
+		req.RequestURI = path + "?page=2"
+		req.RemoteAddr = "127.0.0.1:40000"
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("User-Agent", "test")
+		req.Header.Set("Accept", "*/*")
+		return req
+	}
+	base := allocs(bare, proxied("/api/items"))
+	for _, tc := range []struct {
+		name   string
+		h      http.Handler
+		req    *http.Request
+		budget float64 // over the bare proxy's, or in all for forward-auth
+		over   bool
+	}{
+		{"proxy mode, public path", h, proxied("/public/items"), 3, true},
+		{"proxy mode, cached token", h, proxied("/api/items"), 8, true},
+		{"forward-auth, cached token", fa, func() *http.Request {
+			req := httptest.NewRequest("GET", "/auth", nil)
+			req.Header.Set("X-Forwarded-Method", "GET")
+			req.Header.Set("X-Forwarded-Uri", "/api/items?page=2")
+			req.Header.Set("X-Forwarded-Host", "app.example")
+			req.Header.Set("Authorization", "Bearer "+tok)
+			return req
+		}(), 7, false},
+	} {
+		n := allocs(tc.h, tc.req)
+		switch {
+		case tc.over && n-base > tc.budget:
+			t.Errorf("%s: %v allocations a request, %v over the bare proxy's %v; the budget is %v over", tc.name, n, n-base, base, tc.budget)
+		case !tc.over && n > tc.budget:
+			t.Errorf("%s: %v allocations a request; the budget is %v", tc.name, n, tc.budget)
+		}
+	}
+}
