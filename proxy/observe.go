@@ -39,6 +39,7 @@ type exchange struct {
 	reason      string
 	detail      string
 	upstreamErr string
+	client      client // read once, for the access line and X-Forwarded-For
 	// idValues back the X-Request-Id values of the response ([0]) and of
 	// the upstream request ([1]): no allocation for either, and neither
 	// shares its array with the other.
@@ -61,6 +62,16 @@ func requestLogger(w http.ResponseWriter, r *http.Request) *zerolog.Logger {
 		return ex.logger()
 	}
 	return zerolog.Ctx(r.Context())
+}
+
+// clientFor is the client of request r, which w answers: as observe read
+// it, or read now when w is not observed. trusted must be the networks
+// observe was given (both are AUTHGATE_TRUSTED_PROXIES).
+func clientFor(w http.ResponseWriter, r *http.Request, trusted config.Networks) client {
+	if ex, ok := w.(*exchange); ok {
+		return ex.client
+	}
+	return clientOf(r, trusted)
 }
 
 // upstreamRequestID is the X-Request-Id value for the upstream request of
@@ -134,6 +145,7 @@ func observe(log zerolog.Logger, m *Metrics, trusted config.Networks, next http.
 		ex := &exchange{ResponseWriter: w, base: &log, id: string(xid.New().Encode(idBuf[:])), status: http.StatusOK}
 		ex.idValues[0] = ex.id
 		w.Header()["X-Request-Id"] = ex.idValues[0:1:1]
+		ex.client = clientOf(r, trusted)
 		next.ServeHTTP(ex, r)
 		d := time.Since(start)
 		ev := log.Info().Str("request_id", ex.id)
@@ -152,7 +164,7 @@ func observe(log zerolog.Logger, m *Metrics, trusted config.Networks, next http.
 		if ex.detail != "" {
 			ev = ev.Str("detail", ex.detail)
 		}
-		if c := clientOf(r, trusted); c.addr.IsValid() {
+		if c := ex.client; c.addr.IsValid() {
 			var buf [48]byte
 			ev = ev.Bytes("client", c.addr.AppendTo(buf[:0]))
 		}

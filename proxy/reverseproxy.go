@@ -103,7 +103,7 @@ func (p *reverseProxy) rewrite(w http.ResponseWriter, pr *httputil.ProxyRequest,
 	// names to look at.
 	p.headers.strip(pr.Out.Header)
 	p.headers.strip(pr.Out.Trailer)
-	p.setForwarded(pr)
+	p.setForwarded(w, pr)
 	if p.stripAuthz {
 		pr.Out.Header.Del("Authorization")
 	}
@@ -124,9 +124,9 @@ func (p *reverseProxy) rewrite(w http.ResponseWriter, pr *httputil.ProxyRequest,
 // (the peer's address, the Host asked for, the scheme it was reached by).
 // From a trusted proxy, X-Forwarded-For is the chain from the client on plus
 // the peer, and the proxy's X-Forwarded-Host and -Proto are passed on.
-func (p *reverseProxy) setForwarded(pr *httputil.ProxyRequest) {
+func (p *reverseProxy) setForwarded(w http.ResponseWriter, pr *httputil.ProxyRequest) {
 	pr.SetXForwarded()
-	c := clientOf(pr.In, p.trusted)
+	c := clientFor(w, pr.In, p.trusted)
 	if !c.trusted {
 		return
 	}
