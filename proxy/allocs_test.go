@@ -2,8 +2,6 @@ package proxy
 
 import (
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"testing"
 )
@@ -20,14 +18,7 @@ func TestHotPathAllocations(t *testing.T) {
 		t.Skip("the race detector allocates on its own, and sync.Pool drops items on purpose")
 	}
 	target, _ := url.Parse("http://upstream.test")
-	bare := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.SetXForwarded()
-		},
-		Transport:  cannedUpstream{},
-		BufferPool: &bufferPool{},
-	}
+	bare := bareProxy(target)
 	h, tok := benchServerVia(t, cannedUpstream{}, "AUTHGATE_UPSTREAM="+target.String(), "AUTHGATE_PUBLIC_PATHS=/public/*")
 	fa, _ := benchServer(t, "AUTHGATE_PUBLIC_PATHS=/public/*") // the same secret, so tok verifies
 	// Behind a trusted front proxy, which says who the client is.
@@ -46,16 +37,7 @@ func TestHotPathAllocations(t *testing.T) {
 		}
 		return testing.AllocsPerRun(200, serve)
 	}
-	proxied := func(path string) *http.Request {
-		req := httptest.NewRequest("GET", "http://authgate.test"+path+"?page=2", nil)
-		req.RequestURI = path + "?page=2"
-		req.RemoteAddr = "127.0.0.1:40000"
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("User-Agent", "test")
-		req.Header.Set("Accept", "*/*")
-		return req
-	}
-	forwarded := proxied("/api/items")
+	forwarded := proxiedRequest("/api/items", tok)
 	forwarded.Header.Set("X-Forwarded-For", "203.0.113.7, 198.51.100.2")
 	for _, tc := range []struct {
 		name   string
@@ -64,17 +46,10 @@ func TestHotPathAllocations(t *testing.T) {
 		budget float64 // over the bare proxy's, or in all for forward-auth
 		over   bool
 	}{
-		{"proxy mode, public path", h, proxied("/public/items"), 3, true},
-		{"proxy mode, cached token", h, proxied("/api/items"), 8, true},
+		{"proxy mode, public path", h, proxiedRequest("/public/items", tok), 3, true},
+		{"proxy mode, cached token", h, proxiedRequest("/api/items", tok), 8, true},
 		{"proxy mode behind a trusted proxy, cached token", behind, forwarded, 14, true},
-		{"forward-auth, cached token", fa, func() *http.Request {
-			req := httptest.NewRequest("GET", "/auth", nil)
-			req.Header.Set("X-Forwarded-Method", "GET")
-			req.Header.Set("X-Forwarded-Uri", "/api/items?page=2")
-			req.Header.Set("X-Forwarded-Host", "app.example")
-			req.Header.Set("Authorization", "Bearer "+tok)
-			return req
-		}(), 7, false},
+		{"forward-auth, cached token", fa, forwardAuthRequest(tok), 7, false},
 	} {
 		n, base := allocs(tc.h, tc.req), 0.0
 		if tc.over {

@@ -97,12 +97,19 @@ func BenchmarkForwardAuthRevocation(b *testing.B) {
 	}
 }
 
-func benchForwardAuth(b *testing.B, h http.Handler, tok string) {
+// forwardAuthRequest is a Traefik-style auth subrequest for GET
+// app.example/api/items?page=2 with tok.
+func forwardAuthRequest(tok string) *http.Request {
 	req := httptest.NewRequest("GET", "/auth", nil)
 	req.Header.Set("X-Forwarded-Method", "GET")
 	req.Header.Set("X-Forwarded-Uri", "/api/items?page=2")
 	req.Header.Set("X-Forwarded-Host", "app.example")
 	req.Header.Set("Authorization", "Bearer "+tok)
+	return req
+}
+
+func benchForwardAuth(b *testing.B, h http.Handler, tok string) {
+	req := forwardAuthRequest(tok)
 	b.ReportAllocs()
 	for b.Loop() {
 		rec := httptest.NewRecorder()
@@ -173,6 +180,31 @@ func (cannedUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
 	}, nil
 }
 
+// bareProxy is a bare httputil.ReverseProxy in front of target, the
+// baseline authgate's own work is measured against.
+func bareProxy(target *url.URL) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+		},
+		Transport:  cannedUpstream{},
+		BufferPool: &bufferPool{},
+	}
+}
+
+// proxiedRequest is GET path?page=2 as a client sends it (origin form,
+// from a loopback peer) with tok and two more headers.
+func proxiedRequest(path, tok string) *http.Request {
+	req := httptest.NewRequest("GET", "http://authgate.test"+path+"?page=2", nil)
+	req.RequestURI = path + "?page=2"
+	req.RemoteAddr = "127.0.0.1:40000"
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("User-Agent", "bench")
+	req.Header.Set("Accept", "*/*")
+	return req
+}
+
 // discardWriter is a ResponseWriter that keeps nothing but a header map,
 // cleared for every request.
 type discardWriter struct {
@@ -191,26 +223,14 @@ func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 // The differences of ns/op and allocs/op are what authgate adds.
 func BenchmarkProxyOverhead(b *testing.B) {
 	target, _ := url.Parse("http://upstream.test")
-	bare := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.SetXForwarded()
-		},
-		Transport:  cannedUpstream{},
-		BufferPool: &bufferPool{},
-	}
+	bare := bareProxy(target)
 	h, tok := benchServerVia(b, cannedUpstream{}, "AUTHGATE_UPSTREAM="+target.String(), "AUTHGATE_PUBLIC_PATHS=/public/*")
 	for _, bc := range []struct {
 		name, path string
 		h          http.Handler
 	}{{"bare", "/api/items", bare}, {"authgate-public", "/public/items", h}, {"authgate-token", "/api/items", h}} {
 		b.Run(bc.name, func(b *testing.B) {
-			req := httptest.NewRequest("GET", "http://authgate.test"+bc.path+"?page=2", nil)
-			req.RequestURI = bc.path + "?page=2" // origin form, as a client sends it
-			req.RemoteAddr = "127.0.0.1:40000"
-			req.Header.Set("Authorization", "Bearer "+tok)
-			req.Header.Set("User-Agent", "bench")
-			req.Header.Set("Accept", "*/*")
+			req := proxiedRequest(bc.path, tok)
 			w := &discardWriter{h: http.Header{}}
 			b.ReportAllocs()
 			for b.Loop() {
