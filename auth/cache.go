@@ -59,7 +59,10 @@ func NewTokenCache(size int, ttl time.Duration) (*TokenCache, error) {
 		ExpiryCalculator: otter.ExpiryCreatingFunc(func(e otter.Entry[string, *cacheEntry]) time.Duration {
 			return e.Value.life
 		}),
-		OnDeletion: func(e otter.DeletionEvent[string, *cacheEntry]) {
+		// Counted as part of the deletion, not in a goroutine otter would
+		// start for each one (its default for OnDeletion): a flood of
+		// distinct tokens evicts on every request.
+		OnAtomicDeletion: func(e otter.DeletionEvent[string, *cacheEntry]) {
 			if e.Cause == otter.CauseOverflow {
 				tc.evictions.Add(1)
 			}
