@@ -33,7 +33,7 @@ func TestTokenCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	again, err := v.Verify(ctx, tok)
-	if err != nil || again.Subject != first.Subject || again.ID != "j1" || again.Claims["username"] != "alice" {
+	if err != nil || again.Subject != first.Subject || again.ID != "j1" || again.Claims().Map()["username"] != "alice" {
 		t.Fatalf("a hit = %+v, %v", again, err)
 	}
 	if s := tc.Stats(); s.Hits != 1 || s.Misses != 1 {

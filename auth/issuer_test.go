@@ -30,20 +30,20 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 		t.Fatalf("Verify(issued) = %v", err)
 	}
 	for _, name := range []string{"sub", "username", "iat", "exp", "nbf", "jti", "iss", "aud", "roles"} {
-		if _, ok := id.Claims[name]; !ok {
-			t.Errorf("issued token lacks %q: %v", name, id.Claims)
+		if _, ok := id.Claims().Map()[name]; !ok {
+			t.Errorf("issued token lacks %q: %v", name, id.Claims().Map())
 		}
 	}
-	if id.Claims["sub"] != "1" || id.Claims["aud"] != "api" || id.Claims["iss"] != "authgate" {
-		t.Errorf("claims = %v", id.Claims)
+	if id.Claims().Map()["sub"] != "1" || id.Claims().Map()["aud"] != "api" || id.Claims().Map()["iss"] != "authgate" {
+		t.Errorf("claims = %v", id.Claims().Map())
 	}
-	if id.ID == "" || id.ID != issued.ID || id.Claims["jti"] != issued.ID {
-		t.Errorf("Identity.ID = %q, jti claim %v, Issue returned %q", id.ID, id.Claims["jti"], issued.ID)
+	if id.ID == "" || id.ID != issued.ID || id.Claims().Map()["jti"] != issued.ID {
+		t.Errorf("Identity.ID = %q, jti claim %v, Issue returned %q", id.ID, id.Claims().Map()["jti"], issued.ID)
 	}
 	if id.Issuer != "authgate" || id.SessionID != "" {
 		t.Errorf("Identity.Issuer = %q, SessionID = %q; want authgate and none", id.Issuer, id.SessionID)
 	}
-	if iat := id.Claims["iat"].(json.Number).String(); iat != "1795694400" {
+	if iat := id.Claims().Map()["iat"].(json.Number).String(); iat != "1795694400" {
 		t.Errorf("iat = %s", iat)
 	}
 	header, _ := b64.DecodeString(strings.Split(tok, ".")[0])

@@ -26,31 +26,26 @@ type Identity struct {
 	SessionID string    // sid, when it is a string; "" otherwise
 	IssuedAt  time.Time // zero when the token has no iat
 	ExpiresAt time.Time
-	Claims    map[string]any // every claim of the token, numbers as json.Number
+	claims    Claims
 }
 
-// Claim returns the claim at a dotted path such as "realm_access.roles".
-// Names that contain dots themselves are found too: "kubernetes.io.namespace"
-// reaches {"kubernetes.io": {"namespace": …}}.
+// Claims are every claim of the token.
+func (id Identity) Claims() Claims { return id.claims }
+
+// Claim returns the claim at a dotted path (see Claims.Get) as encoding/json
+// would decode it, numbers as json.Number.
 func (id Identity) Claim(path string) (any, bool) {
-	return lookupPath(id.Claims, path)
+	v, ok := id.claims.Get(path)
+	if !ok {
+		return nil, false
+	}
+	return v.Any(), true
 }
 
-func lookupPath(m map[string]any, path string) (any, bool) {
-	if v, ok := m[path]; ok {
-		return v, true
-	}
-	for i := 0; i < len(path); i++ {
-		if path[i] != '.' {
-			continue
-		}
-		if inner, ok := m[path[:i]].(map[string]any); ok {
-			if v, ok := lookupPath(inner, path[i+1:]); ok {
-				return v, true
-			}
-		}
-	}
-	return nil, false
+// WithClaims returns id carrying the claims m (a decoded JSON object).
+func (id Identity) WithClaims(m map[string]any) Identity {
+	id.claims = newClaims(m)
+	return id
 }
 
 // VerifierOptions are the issuers a Verifier trusts and the claim checks
@@ -222,7 +217,13 @@ func (v *Verifier) verify(ctx context.Context, raw string) (Identity, *trusted, 
 			return fail(newTokenError(ErrInvalidToken, ReasonTooLongLived, fmt.Errorf("lifetime %v is over %v", life, v.maxLifetime)))
 		}
 	}
-	id := Identity{Subject: c.sub, ID: c.jti, Issuer: c.iss, SessionID: c.sid, Claims: c.all, ExpiresAt: c.exp.Time}
+	cl := newClaims(c.all)
+	id := Identity{
+		// Slices of the claims' text: the parser's copy of the payload
+		// is not kept alive by them.
+		Subject: cl.intern("sub", c.sub), ID: cl.intern("jti", c.jti), Issuer: cl.intern("iss", c.iss), SessionID: cl.intern("sid", c.sid),
+		ExpiresAt: c.exp.Time, claims: cl,
+	}
 	if c.iat != nil {
 		id.IssuedAt = c.iat.Time
 	}

@@ -38,7 +38,8 @@ func writeRules(t *testing.T, body string) string {
 func identity(claims map[string]any) *auth.Identity {
 	b, _ := json.Marshal(claims)
 	m, _ := auth.DecodeObject(b)
-	return &auth.Identity{Subject: "1", Claims: m}
+	id := auth.Identity{Subject: "1"}.WithClaims(m)
+	return &id
 }
 
 func TestPathListPrecedence(t *testing.T) {

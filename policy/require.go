@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math/big"
@@ -18,15 +17,15 @@ func (req *Requirements) check(id auth.Identity, rolesClaim string) (reason, why
 		return "", ""
 	}
 	if len(req.Roles) > 0 {
-		v, _ := id.Claim(rolesClaim)
+		v, _ := id.Claims().Get(rolesClaim)
 		have := stringList(v, ",")
 		if !slices.ContainsFunc(req.Roles, func(r string) bool { return slices.Contains(have, r) }) {
 			return ReasonMissingRole, fmt.Sprintf("%s %v has none of the roles %v", rolesClaim, have, req.Roles)
 		}
 	}
 	if len(req.Scopes) > 0 {
-		sc, _ := id.Claim("scope")
-		scp, _ := id.Claim("scp")
+		sc, _ := id.Claims().Get("scope")
+		scp, _ := id.Claims().Get("scp")
 		have := append(stringList(sc, ""), stringList(scp, "")...)
 		for _, s := range req.Scopes {
 			if !slices.Contains(have, s) {
@@ -36,11 +35,11 @@ func (req *Requirements) check(id auth.Identity, rolesClaim string) (reason, why
 	}
 	for _, name := range slices.Sorted(maps.Keys(req.Claims)) {
 		want := req.Claims[name]
-		got, found := id.Claim(name)
+		got, found := id.Claims().Get(name)
 		if !found || !claimEqual(got, want) {
-			g, _ := json.Marshal(got)
-			if !found {
-				g = []byte("absent")
+			g := "absent"
+			if found {
+				g = got.String()
 			}
 			return ReasonClaimMismatch, fmt.Sprintf("claim %s is %s, not %v", name, g, want)
 		}
@@ -50,15 +49,16 @@ func (req *Requirements) check(id auth.Identity, rolesClaim string) (reason, why
 
 // stringList reads a claim holding names: an array of strings, or one
 // string of names separated by spaces (and by sep, when given).
-func stringList(v any, sep string) []string {
-	switch x := v.(type) {
-	case string:
-		return strings.FieldsFunc(x, func(r rune) bool { return r == ' ' || sep != "" && strings.ContainsRune(sep, r) })
-	case []any:
-		out := make([]string, 0, len(x))
-		for _, e := range x {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
+// An absent claim (the zero ClaimValue) holds none.
+func stringList(v auth.ClaimValue, sep string) []string {
+	switch v.Kind() {
+	case auth.ClaimString:
+		return strings.FieldsFunc(v.Text(), func(r rune) bool { return r == ' ' || sep != "" && strings.ContainsRune(sep, r) })
+	case auth.ClaimArray:
+		out := make([]string, 0, v.Len())
+		for i := range v.Len() {
+			if e := v.Index(i); e.Kind() == auth.ClaimString {
+				out = append(out, e.Text())
 			}
 		}
 		return out
@@ -68,18 +68,19 @@ func stringList(v any, sep string) []string {
 
 // claimEqual compares a token's claim with a rules-file value: strings and
 // booleans exactly, numbers by value (1 equals 1.0).
-func claimEqual(got, want any) bool {
+func claimEqual(got auth.ClaimValue, want any) bool {
 	switch w := want.(type) {
-	case string, bool:
-		return got == w
+	case string:
+		return got.Kind() == auth.ClaimString && got.Text() == w
+	case bool:
+		return got.Kind() == auth.ClaimBool && got.Bool() == w
 	case nil:
-		return got == nil
+		return got.Kind() == auth.ClaimNull
 	}
-	n, ok := got.(json.Number)
-	if !ok {
+	if got.Kind() != auth.ClaimNumber {
 		return false
 	}
-	g, _, err := big.ParseFloat(string(n), 10, 256, big.ToNearestEven)
+	g, _, err := big.ParseFloat(got.Text(), 10, 256, big.ToNearestEven)
 	if err != nil {
 		return false
 	}

@@ -140,9 +140,10 @@ func (ih *IdentityHeaders) Set(h http.Header, id auth.Identity) (skipped []strin
 	// One array backs every value: one allocation, not one per header. Each
 	// header gets a slice of it with no room to grow into its neighbour.
 	values := make([]string, len(ih.mapping))
+	claims := id.Claims()
 	for i, m := range ih.mapping {
-		v, ok := id.Claim(m.Claim)
-		if !ok || v == nil {
+		v, ok := claims.Get(m.Claim)
+		if !ok || v.Kind() == auth.ClaimNull {
 			continue
 		}
 		s, ok := headerValue(v)
@@ -154,7 +155,7 @@ func (ih *IdentityHeaders) Set(h http.Header, id auth.Identity) (skipped []strin
 		h[m.Header] = values[i : i+1 : i+1]
 	}
 	if ih.allClaims {
-		if b, err := json.Marshal(id.Claims); err == nil {
+		if b, err := json.Marshal(claims.Map()); err == nil {
 			h[claimsHeader] = []string{base64.RawURLEncoding.EncodeToString(b)}
 		}
 	}
@@ -163,34 +164,28 @@ func (ih *IdentityHeaders) Set(h http.Header, id auth.Identity) (skipped []strin
 
 // headerValue renders a claim as a header value: strings as they are,
 // arrays comma-joined, numbers and booleans as JSON, objects as JSON.
-func headerValue(v any) (string, bool) {
+func headerValue(v auth.ClaimValue) (string, bool) {
 	var s string
-	switch x := v.(type) {
-	case string:
-		s = x
-	case []any:
-		if len(x) == 1 {
-			return headerValue(x[0]) // the usual one role: no join
+	switch v.Kind() {
+	case auth.ClaimString, auth.ClaimNumber:
+		s = v.Text()
+	case auth.ClaimArray:
+		if v.Len() == 1 {
+			return headerValue(v.Index(0)) // the usual one role: no join
 		}
-		parts := make([]string, 0, len(x))
-		for _, e := range x {
-			p, ok := headerValue(e)
+		parts := make([]string, 0, v.Len())
+		for i := range v.Len() {
+			p, ok := headerValue(v.Index(i))
 			if !ok {
 				return "", false
 			}
 			parts = append(parts, p)
 		}
 		s = strings.Join(parts, ",")
-	case json.Number:
-		s = x.String()
-	case bool:
-		s = strconv.FormatBool(x)
-	default:
-		b, err := json.Marshal(x)
-		if err != nil {
-			return "", false
-		}
-		s = string(b)
+	case auth.ClaimBool:
+		s = strconv.FormatBool(v.Bool())
+	default: // objects, and null inside an array
+		s = v.String()
 	}
 	// A header value must arrive as it is: an empty one or one with
 	// whitespace at an end would be read as something else (parsers trim

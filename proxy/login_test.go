@@ -70,7 +70,7 @@ func TestLogin(t *testing.T) {
 			}
 			v, _ := auth.NewVerifier(mustKeys(t), auth.VerifierOptions{Issuer: "authgate"})
 			id, err := v.Verify(context.Background(), got["access_token"].(string))
-			if err != nil || id.Subject != "1" || id.Claims["username"] != "alice" {
+			if err != nil || id.Subject != "1" || id.Claims().Map()["username"] != "alice" {
 				t.Errorf("issued token: %+v, %v", id, err)
 			}
 		})

@@ -25,12 +25,13 @@ func handleMe(cur Current, cookie string) func(http.ResponseWriter, *http.Reques
 			return refused(ruleMe, ref)
 		}
 		return passed(ruleMe, id.Subject, false, func(w http.ResponseWriter) {
+			username, _ := id.Claim("username")
 			writeJSON(w, http.StatusOK, meResponse{
 				ID:             id.Subject,
-				Username:       id.Claims["username"],
+				Username:       username,
 				TokenIssuedAt:  unixOrNil(id.IssuedAt),
 				TokenExpiresAt: id.ExpiresAt.Unix(),
-				Claims:         id.Claims,
+				Claims:         id.Claims().Map(),
 			})
 		})
 	}

@@ -94,7 +94,7 @@ func TestRotationAndReuse(t *testing.T) {
 	forEachStore(t, func(t *testing.T, f *fixture) {
 		first := f.login(t)
 		id, err := f.verify(first)
-		if err != nil || !strings.HasPrefix(id.SessionID, f.rev.Epoch()+".") || id.Claims["username"] != "alice" {
+		if err != nil || !strings.HasPrefix(id.SessionID, f.rev.Epoch()+".") || id.Claims().Map()["username"] != "alice" {
 			t.Fatalf("the login's access token: %+v, %v", id, err)
 		}
 		if len(first.Refresh) < 43 || strings.Count(first.Refresh, ".") != 0 {
@@ -205,8 +205,8 @@ func TestSessionEnds(t *testing.T) {
 			t.Fatal(err)
 		}
 		id, _ := f.verify(next)
-		if roles, _ := id.Claims["roles"].([]any); len(roles) != 1 || roles[0] != "admin" {
-			t.Errorf("roles after a refresh = %v, want the file's new [admin]", id.Claims["roles"])
+		if roles, _ := id.Claims().Map()["roles"].([]any); len(roles) != 1 || roles[0] != "admin" {
+			t.Errorf("roles after a refresh = %v, want the file's new [admin]", id.Claims().Map()["roles"])
 		}
 	})
 	t.Run("logout by refresh token", func(t *testing.T) {

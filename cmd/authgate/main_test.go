@@ -291,9 +291,9 @@ func TestToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id.Subject != "42" || fmt.Sprint(id.Claims["roles"]) != "[admin]" || id.Claims["note"] != "hello world" ||
-		fmt.Sprint(id.Claims["n"]) != "7" || id.ExpiresAt.Sub(id.IssuedAt) != 5*time.Minute {
-		t.Errorf("minted claims = %v", id.Claims)
+	if id.Subject != "42" || fmt.Sprint(id.Claims().Map()["roles"]) != "[admin]" || id.Claims().Map()["note"] != "hello world" ||
+		fmt.Sprint(id.Claims().Map()["n"]) != "7" || id.ExpiresAt.Sub(id.IssuedAt) != 5*time.Minute {
+		t.Errorf("minted claims = %v", id.Claims().Map())
 	}
 
 	for _, bad := range []struct {
