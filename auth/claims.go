@@ -28,7 +28,7 @@ var reservedClaims = map[string]bool{
 // while UnmarshalJSON decodes strictly (see DecodeObject) and checks the type
 // and range of every registered claim.
 type claims struct {
-	all           map[string]any
+	all           Claims
 	sub, iss      string
 	jti, sid      string
 	aud           jwt.ClaimStrings
@@ -38,13 +38,14 @@ type claims struct {
 var errBadClaims = errors.New("bad claims")
 
 func (c *claims) UnmarshalJSON(data []byte) error {
-	m, err := DecodeObject(data)
+	all, err := decodeClaims(data)
 	if err != nil {
 		return err
 	}
-	c.all = m
-	sub, ok := m["sub"].(string)
-	if !ok || sub == "" {
+	c.all = all
+	v, _ := all.field("sub")
+	sub := v.Text()
+	if v.Kind() != ClaimString || sub == "" {
 		return fmt.Errorf("%w: sub must be a non-empty string", errBadClaims)
 	}
 	// The subject goes into X-Auth-Subject as it is: it must survive as a
@@ -54,18 +55,21 @@ func (c *claims) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("%w: sub has whitespace at an end or a control character", errBadClaims)
 	}
 	c.sub = sub
-	if v, found := m["iss"]; found {
-		if c.iss, ok = v.(string); !ok {
-			return fmt.Errorf("%w: iss must be a string", errBadClaims)
+	for _, f := range [...]struct {
+		name string
+		dst  *string
+	}{{"iss", &c.iss}, {"jti", &c.jti}} {
+		if v, found := all.field(f.name); found {
+			if v.Kind() != ClaimString {
+				return fmt.Errorf("%w: %s must be a string", errBadClaims, f.name)
+			}
+			*f.dst = v.Text()
 		}
 	}
-	if v, found := m["jti"]; found {
-		if c.jti, ok = v.(string); !ok {
-			return fmt.Errorf("%w: jti must be a string", errBadClaims)
-		}
+	if v, _ := all.field("sid"); v.Kind() == ClaimString {
+		c.sid = v.Text() // OIDC's session id; other types are left to the claims
 	}
-	c.sid, _ = m["sid"].(string) // OIDC's session id; other types are left to the claims
-	if v, found := m["aud"]; found {
+	if v, found := all.field("aud"); found {
 		if c.aud, err = audience(v); err != nil {
 			return err
 		}
@@ -75,7 +79,7 @@ func (c *claims) UnmarshalJSON(data []byte) error {
 		dst  **jwt.NumericDate
 	}{{"exp", &c.exp}, {"nbf", &c.nbf}, {"iat", &c.iat}}
 	for _, t := range times {
-		if v, found := m[t.name]; found {
+		if v, found := all.field(t.name); found {
 			if *t.dst, err = numericDate(t.name, v); err != nil {
 				return err
 			}
@@ -84,18 +88,18 @@ func (c *claims) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-func audience(v any) (jwt.ClaimStrings, error) {
-	switch a := v.(type) {
-	case string:
-		return jwt.ClaimStrings{a}, nil
-	case []any:
-		out := make(jwt.ClaimStrings, 0, len(a))
-		for _, e := range a {
-			s, ok := e.(string)
-			if !ok {
+func audience(v ClaimValue) (jwt.ClaimStrings, error) {
+	switch v.Kind() {
+	case ClaimString:
+		return jwt.ClaimStrings{v.Text()}, nil
+	case ClaimArray:
+		out := make(jwt.ClaimStrings, 0, v.Len())
+		for i := range v.Len() {
+			e := v.Index(i)
+			if e.Kind() != ClaimString {
 				return nil, fmt.Errorf("%w: aud must be a string or an array of strings", errBadClaims)
 			}
-			out = append(out, s)
+			out = append(out, e.Text())
 		}
 		return out, nil
 	}
@@ -104,12 +108,11 @@ func audience(v any) (jwt.ClaimStrings, error) {
 
 // numericDate accepts a JSON number of seconds since the epoch between 0 and
 // year 9999; strings, booleans, negative and absurd values are errors.
-func numericDate(name string, v any) (*jwt.NumericDate, error) {
-	n, ok := v.(json.Number)
-	if !ok {
+func numericDate(name string, v ClaimValue) (*jwt.NumericDate, error) {
+	if v.Kind() != ClaimNumber {
 		return nil, fmt.Errorf("%w: %s must be a number", errBadClaims, name)
 	}
-	f, err := n.Float64()
+	f, err := json.Number(v.Text()).Float64()
 	if err != nil || math.IsNaN(f) || f < 0 || f > maxUnixTime {
 		return nil, fmt.Errorf("%w: %s is not a sane time", errBadClaims, name)
 	}

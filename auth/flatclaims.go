@@ -3,24 +3,24 @@ package auth
 import (
 	"encoding/json"
 	"strconv"
-	"strings"
 )
 
-// Claims are a token's claims, decoded once into a form that holds no
-// pointer but two: every name and scalar value back to back in one string,
-// and the tree of members as a slice of plain numbers. A cached token lives
-// for minutes, and the collector marks what it holds on every cycle: a map
-// of claims is a dozen objects a token (the map, each boxed value, each
-// array), this is three whatever the claims. Reading a claim costs nothing
-// for a string, a number or a one-element array; Any and Map build the
-// familiar values (string, json.Number, bool, nil, []any, map[string]any)
-// when a caller needs them.
+// Claims are a token's claims, decoded once into a form the collector
+// need not look into: the payload's text (with any unescaped strings after
+// it), which every name and scalar value is a slice of, and the tree of
+// members as a slice of plain numbers. A cached token lives for minutes,
+// and the collector marks what it holds on every cycle: a map of claims is
+// a dozen objects a token (the map, each boxed value, each array), this is
+// two whatever the claims, neither holding a pointer. Reading a claim
+// costs nothing for a string, a number or a one-element array; Any and Map
+// build the familiar values (string, json.Number, bool, nil, []any,
+// map[string]any) when a caller needs them. The zero Claims has none.
 type Claims struct {
-	text  string      // every member name and string or number value
+	text  string      // the JSON text, then the unescaped strings
 	nodes []claimNode // nodes[0] is the top-level object
 }
 
-// claimNode is one value. An object's members (in no order) and an
+// claimNode is one value. An object's members (in their order) and an
 // array's elements are contiguous in nodes, from first.
 type claimNode struct {
 	name, nameLen uint32 // a member's name in text; 0, 0 for an element
@@ -55,114 +55,27 @@ func (v ClaimValue) node() claimNode {
 	return v.c.nodes[v.i]
 }
 
-// newClaims flattens m, a decoded JSON object (as DecodeObject returns
-// it). Values of other Go types, as tests build them, are taken as what
-// encoding/json makes of them. Two allocations: the text and the nodes.
+// newClaims flattens m, a JSON object as DecodeObject returns it or any
+// value encoding/json makes an object of (as tests build them).
 func newClaims(m map[string]any) Claims {
-	nodes, text, ok := claimsSize(m)
-	if !ok {
-		data, err := json.Marshal(m)
-		if err == nil {
-			m, err = DecodeObject(data)
-		}
-		if err != nil {
-			return Claims{}
-		}
-		nodes, text, _ = claimsSize(m)
+	data, err := json.Marshal(m)
+	if err != nil {
+		return Claims{}
 	}
-	b := claimsBuilder{nodes: make([]claimNode, 1, nodes)}
-	b.text.Grow(text)
-	b.object(0, m)
-	return Claims{text: b.text.String(), nodes: b.nodes}
-}
-
-// claimsSize counts the nodes and the text that v needs; false when v
-// holds a Go value that DecodeObject does not make.
-func claimsSize(v any) (nodes, text int, ok bool) {
-	nodes = 1
-	switch x := v.(type) {
-	case nil, bool:
-	case json.Number:
-		text = len(x)
-	case string:
-		text = len(x)
-	case []any:
-		for _, e := range x {
-			n, t, ok := claimsSize(e)
-			if !ok {
-				return 0, 0, false
-			}
-			nodes, text = nodes+n, text+t
-		}
-	case map[string]any:
-		for name, e := range x {
-			n, t, ok := claimsSize(e)
-			if !ok {
-				return 0, 0, false
-			}
-			nodes, text = nodes+n, text+t+len(name)
-		}
-	default:
-		return 0, 0, false
+	c, err := decodeClaims(data)
+	if err != nil {
+		return Claims{}
 	}
-	return nodes, text, true
+	return c
 }
 
-type claimsBuilder struct {
-	text  strings.Builder
-	nodes []claimNode
-}
-
-func (b *claimsBuilder) add(s string) (off, n uint32) {
-	off = uint32(b.text.Len())
-	b.text.WriteString(s)
-	return off, uint32(len(s))
-}
-
-// reserve appends n nodes, the children of one value, and returns the first.
-func (b *claimsBuilder) reserve(n int) uint32 {
-	first := len(b.nodes)
-	b.nodes = b.nodes[:first+n]
-	return uint32(first)
-}
-
-func (b *claimsBuilder) object(at uint32, m map[string]any) {
-	first := b.reserve(len(m))
-	b.nodes[at].kind, b.nodes[at].off, b.nodes[at].n = ClaimObject, first, uint32(len(m))
-	idx := first
-	for name, v := range m {
-		b.nodes[idx].name, b.nodes[idx].nameLen = b.add(name)
-		b.value(idx, v)
-		idx++
+// field is the top-level member name (no path), as the registered claims
+// are read.
+func (c Claims) field(name string) (ClaimValue, bool) {
+	if len(c.nodes) == 0 {
+		return ClaimValue{}, false
 	}
-}
-
-// value fills the node at with v, one of the types claimsSize accepts.
-func (b *claimsBuilder) value(at uint32, v any) {
-	nd := &b.nodes[at] // nodes never grow: claimsSize counted them
-	switch x := v.(type) {
-	case nil:
-		nd.kind = ClaimNull
-	case bool:
-		nd.kind = ClaimBool
-		if x {
-			nd.n = 1
-		}
-	case json.Number:
-		nd.kind = ClaimNumber
-		nd.off, nd.n = b.add(string(x))
-	case string:
-		nd.kind = ClaimString
-		nd.off, nd.n = b.add(x)
-	case []any:
-		first := b.reserve(len(x))
-		nd.kind, nd.off, nd.n = ClaimArray, first, uint32(len(x))
-		for i, e := range x {
-			b.value(first+uint32(i), e)
-		}
-	case map[string]any:
-		b.object(at, x)
-	}
+	return c.at(c.member(0, name))
 }
 
 // Len is the number of top-level claims.
@@ -180,8 +93,11 @@ func (c Claims) Get(path string) (ClaimValue, bool) {
 	if len(c.nodes) == 0 {
 		return ClaimValue{}, false
 	}
-	i, ok := c.lookup(0, path)
-	if !ok {
+	return c.at(c.lookup(0, path))
+}
+
+func (c Claims) at(i uint32, found bool) (ClaimValue, bool) {
+	if !found {
 		return ClaimValue{}, false
 	}
 	return ClaimValue{c: c, i: i}, true
@@ -253,8 +169,7 @@ func (v ClaimValue) Len() int {
 	return int(nd.n)
 }
 
-// Index is an array's i-th element (an object's i-th member, in no
-// particular order), for
+// Index is an array's i-th element (an object's i-th member), for
 // i below Len; it panics otherwise.
 func (v ClaimValue) Index(i int) ClaimValue {
 	nd := v.node()
@@ -300,14 +215,4 @@ func (v ClaimValue) String() string {
 		return strconv.Quote(err.Error())
 	}
 	return string(b)
-}
-
-// intern returns s as a slice of c's text when c holds the same string as
-// a top-level claim's value, so that an Identity's fields keep no copy of
-// their own alive.
-func (c Claims) intern(name, s string) string {
-	if v, ok := c.Get(name); ok && v.Kind() == ClaimString && v.Text() == s {
-		return v.Text()
-	}
-	return s
 }

@@ -32,7 +32,7 @@ func mapLookup(m map[string]any, path string) (any, bool) {
 const claimsJSON = `{"sub":"alice","n":12345678901234567890,"f":-1.5e3,"t":true,"no":false,"nil":null,
 	"roles":["admin","user"],"one":["x"],"empty":[],"obj":{},"nested":[[1,[2]],{"k":null}],
 	"realm_access":{"roles":["admin"],"deep":{"er":"yes"}},"a.b":"dotted","a":{"b":"shadowed"},
-	"kubernetes.io":{"namespace":"prod"},"esc":"tab\there \u00e9 \ud83d\ude00","":"empty name"}`
+	"kubernetes.io":{"namespace":"prod"},"esc":"tab\there \u00e9 \ud83d\ude00","":"empty name","\u0065scaped \"name\"":["\u0041",{"\u00e9":"\n"}]}`
 
 func TestClaimsAreTheDecodedObject(t *testing.T) {
 	m, err := DecodeObject([]byte(claimsJSON))
@@ -48,7 +48,8 @@ func TestClaimsAreTheDecodedObject(t *testing.T) {
 	}
 	for _, path := range []string{"sub", "n", "f", "t", "no", "nil", "roles", "one", "empty", "obj", "nested",
 		"realm_access", "realm_access.roles", "realm_access.deep.er", "realm_access.deep", "realm_access.missing",
-		"a.b", "a", "kubernetes.io.namespace", "kubernetes.io", "kubernetes", "esc", "", ".", "sub.x", "missing", "roles.0"} {
+		"a.b", "a", "kubernetes.io.namespace", "kubernetes.io", "kubernetes", "esc", "", ".", "sub.x", "missing", "roles.0",
+		`escaped "name"`} {
 		want, wantOK := mapLookup(m, path)
 		v, ok := c.Get(path)
 		if ok != wantOK {

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -24,35 +27,66 @@ var (
 // nothing may follow the object.
 //
 // It is a small recursive-descent parser rather than json.Decoder.Token,
-// which costs several allocations per token on every request. It copies
-// data once, and every name, string and number without escapes is a slice
-// of that copy: no allocation of its own, and for the collector one object
-// where each would be another (a cached token's claims live long).
+// which costs several allocations per token on every request. It parses
+// into the flat form of Claims (which token payloads keep as they are) and
+// builds the map from that.
 func DecodeObject(data []byte) (map[string]any, error) {
-	p := jsonParser{data: string(data)}
-	p.skipSpace()
-	if p.pos >= len(p.data) || p.data[p.pos] != '{' {
-		return nil, errNotObject
-	}
-	m, err := p.object(1)
+	c, err := decodeClaims(data)
 	if err != nil {
 		return nil, err
 	}
-	p.skipSpace()
-	if p.pos != len(p.data) {
-		return nil, errors.New("unexpected data after the JSON object")
-	}
-	return m, nil
+	return c.Map(), nil
 }
 
-var jsonLiterals = [...]struct {
-	text string
-	v    any
-}{{"true", true}, {"false", false}, {"null", nil}}
+// decodeClaims decodes a JSON object as DecodeObject does, into Claims: a
+// copy of data, which every name, string and number without escapes is a
+// slice of, the unescaped strings after it, and the tree of nodes.
+func decodeClaims(data []byte) (Claims, error) {
+	p := jsonParser{data: string(data)}
+	bufs := parseBufsPool.Get().(*parseBufs)
+	defer parseBufsPool.Put(bufs)
+	p.parseBufs = bufs
+	p.esc, p.out, p.scratch = p.esc[:0], append(p.out[:0], claimNode{}), p.scratch[:0]
+	p.skipSpace()
+	if p.pos >= len(p.data) || p.data[p.pos] != '{' {
+		return Claims{}, errNotObject
+	}
+	root, err := p.object(1)
+	if err != nil {
+		return Claims{}, err
+	}
+	p.skipSpace()
+	if p.pos != len(p.data) {
+		return Claims{}, errors.New("unexpected data after the JSON object")
+	}
+	p.out[0] = root
+	c := Claims{text: p.data, nodes: slices.Clone(p.out)}
+	if len(p.esc) > 0 {
+		c.text += string(p.esc)
+	}
+	return c, nil
+}
+
+// parseBufs are a parse's working nodes, kept between parses: the nodes a
+// parse keeps are copied out at its end, at their exact size.
+type parseBufs struct {
+	esc     []byte      // unescaped strings, which follow data in the text
+	out     []claimNode // the nodes parsed; out[0] is the root, set last
+	scratch []claimNode // the members of the objects and arrays being parsed
+}
+
+var parseBufsPool = sync.Pool{New: func() any { return new(parseBufs) }}
+
+// seenAt is the member count from which an object's names are checked for
+// duplicates in a map rather than one by one: a token of 8 KB holds more
+// than a thousand members, and comparing each with all before it would be
+// a million comparisons for one forged token.
+const seenAt = 16
 
 type jsonParser struct {
 	data string
 	pos  int
+	*parseBufs
 }
 
 func (p *jsonParser) skipSpace() {
@@ -76,10 +110,15 @@ func (p *jsonParser) consume(c byte) bool {
 	return false
 }
 
-func (p *jsonParser) value(depth int) (any, error) {
+var jsonLiterals = [...]struct {
+	text string
+	node claimNode
+}{{"true", claimNode{kind: ClaimBool, n: 1}}, {"false", claimNode{kind: ClaimBool}}, {"null", claimNode{kind: ClaimNull}}}
+
+func (p *jsonParser) value(depth int) (claimNode, error) {
 	p.skipSpace()
 	if p.pos >= len(p.data) {
-		return nil, errSyntax
+		return claimNode{}, errSyntax
 	}
 	switch c := p.data[p.pos]; {
 	case c == '{':
@@ -87,81 +126,151 @@ func (p *jsonParser) value(depth int) (any, error) {
 	case c == '[':
 		return p.array(depth + 1)
 	case c == '"':
-		return p.str()
+		off, n, err := p.span()
+		return claimNode{kind: ClaimString, off: off, n: n}, err
 	case c == '-' || '0' <= c && c <= '9':
-		return p.number()
+		start := p.pos
+		_, err := p.number()
+		return claimNode{kind: ClaimNumber, off: uint32(start), n: uint32(p.pos - start)}, err
 	}
 	for _, lit := range jsonLiterals {
 		if len(p.data)-p.pos >= len(lit.text) && p.data[p.pos:p.pos+len(lit.text)] == lit.text {
 			p.pos += len(lit.text)
-			return lit.v, nil
+			return lit.node, nil
 		}
 	}
-	return nil, errSyntax
+	return claimNode{}, errSyntax
 }
 
-// object parses from the opening brace.
-func (p *jsonParser) object(depth int) (map[string]any, error) {
+// span parses a string from its opening quote and returns where its value
+// is in the text: in data when it has no escapes, else appended to esc.
+func (p *jsonParser) span() (off, n uint32, err error) {
+	start := p.pos + 1
+	s, err := p.str()
+	if err != nil {
+		return 0, 0, err
+	}
+	// An escape is always longer than what it stands for.
+	if len(s) == p.pos-1-start {
+		return uint32(start), uint32(len(s)), nil
+	}
+	off = uint32(len(p.data) + len(p.esc))
+	p.esc = append(p.esc, s...)
+	return off, uint32(len(s)), nil
+}
+
+// textAt is the text at off, n: a slice of data, or a copy out of esc.
+func (p *jsonParser) textAt(off, n uint32) string {
+	if int(off) < len(p.data) {
+		return p.data[off : off+n]
+	}
+	o := int(off) - len(p.data)
+	return string(p.esc[o : o+int(n)])
+}
+
+// object parses from the opening brace. Its members' nodes wait on scratch
+// (their own members, parsed first, are already in out) and go to out
+// together at the closing brace: contiguous, as Claims needs them.
+func (p *jsonParser) object(depth int) (claimNode, error) {
 	if depth > maxJSONDepth {
-		return nil, errors.New("JSON nested too deeply")
+		return claimNode{}, errors.New("JSON nested too deeply")
 	}
 	p.pos++ // {
-	m := make(map[string]any)
-	if p.consume('}') {
-		return m, nil
+	start := len(p.scratch)
+	var seen map[string]bool
+	if !p.consume('}') {
+		for {
+			p.skipSpace()
+			if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+				return claimNode{}, errSyntax
+			}
+			noff, nlen, err := p.span()
+			if err != nil {
+				return claimNode{}, err
+			}
+			name := p.textAt(noff, nlen)
+			if p.seen(start, name, &seen) {
+				return claimNode{}, fmt.Errorf("duplicate member %q", name)
+			}
+			if !p.consume(':') {
+				return claimNode{}, errSyntax
+			}
+			v, err := p.value(depth)
+			if err != nil {
+				return claimNode{}, err
+			}
+			v.name, v.nameLen = noff, nlen
+			p.scratch = append(p.scratch, v)
+			if p.consume('}') {
+				break
+			}
+			if !p.consume(',') {
+				return claimNode{}, errSyntax
+			}
+		}
 	}
-	for {
-		p.skipSpace()
-		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
-			return nil, errSyntax
-		}
-		name, err := p.str()
-		if err != nil {
-			return nil, err
-		}
-		if _, dup := m[name]; dup {
-			return nil, fmt.Errorf("duplicate member %q", name)
-		}
-		if !p.consume(':') {
-			return nil, errSyntax
-		}
-		v, err := p.value(depth)
-		if err != nil {
-			return nil, err
-		}
-		m[name] = v
-		if p.consume('}') {
-			return m, nil
-		}
-		if !p.consume(',') {
-			return nil, errSyntax
-		}
-	}
+	return p.close(ClaimObject, start), nil
 }
 
-// array parses from the opening bracket.
-func (p *jsonParser) array(depth int) ([]any, error) {
+// seen reports whether name is already a member of the object whose
+// members start at start on scratch, and then counts it as one.
+func (p *jsonParser) seen(start int, name string, m *map[string]bool) bool {
+	members := p.scratch[start:]
+	if *m == nil && len(members) < seenAt {
+		for _, nd := range members {
+			if p.textAt(nd.name, nd.nameLen) == name {
+				return true
+			}
+		}
+		return false
+	}
+	if *m == nil {
+		*m = make(map[string]bool, 2*seenAt)
+		for _, nd := range members {
+			(*m)[strings.Clone(p.textAt(nd.name, nd.nameLen))] = true
+		}
+	}
+	if (*m)[name] {
+		return true
+	}
+	(*m)[strings.Clone(name)] = true
+	return false
+}
+
+// array parses from the opening bracket; its elements wait on scratch as
+// an object's members do.
+func (p *jsonParser) array(depth int) (claimNode, error) {
 	if depth > maxJSONDepth {
-		return nil, errors.New("JSON nested too deeply")
+		return claimNode{}, errors.New("JSON nested too deeply")
 	}
 	p.pos++ // [
-	arr := []any{}
-	if p.consume(']') {
-		return arr, nil
+	start := len(p.scratch)
+	if !p.consume(']') {
+		for {
+			v, err := p.value(depth)
+			if err != nil {
+				return claimNode{}, err
+			}
+			p.scratch = append(p.scratch, v)
+			if p.consume(']') {
+				break
+			}
+			if !p.consume(',') {
+				return claimNode{}, errSyntax
+			}
+		}
 	}
-	for {
-		v, err := p.value(depth)
-		if err != nil {
-			return nil, err
-		}
-		arr = append(arr, v)
-		if p.consume(']') {
-			return arr, nil
-		}
-		if !p.consume(',') {
-			return nil, errSyntax
-		}
-	}
+	return p.close(ClaimArray, start), nil
+}
+
+// close moves the children waiting on scratch from start to out and
+// returns the node of their object or array.
+func (p *jsonParser) close(kind ClaimKind, start int) claimNode {
+	first := len(p.out)
+	p.out = append(p.out, p.scratch[start:]...)
+	n := len(p.scratch) - start
+	p.scratch = p.scratch[:start]
+	return claimNode{kind: kind, off: uint32(first), n: uint32(n)}
 }
 
 // str parses a string from its opening quote.

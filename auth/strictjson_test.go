@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -36,6 +37,12 @@ func TestDecodeObject(t *testing.T) {
 		{`{"n":1e}`, false},
 		{`{"a":1,}`, false},
 		{`{"a" 1}`, false},
+		// Past seenAt members the names are checked in a map.
+		{manyMembers(40, ""), true},
+		{manyMembers(40, `,"m7":1`), false},
+		{manyMembers(40, `,"\u006d39":1`), false}, // m39, escaped
+		{manyMembers(40, `,"\u006d40":1`), true},
+		{manyMembers(10, `,"\u006d3":1`), false},
 	}
 	for _, tt := range tests {
 		m, err := DecodeObject([]byte(tt.in))
@@ -50,6 +57,19 @@ func TestDecodeObject(t *testing.T) {
 	if n, ok := m["n"].(json.Number); !ok || n.String() != "1.50" {
 		t.Errorf(`m["n"] = %#v, want json.Number("1.50")`, m["n"])
 	}
+}
+
+// manyMembers is an object of n members m0…m(n-1), then extra.
+func manyMembers(n int, extra string) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"m%d":%d`, i, i)
+	}
+	return b.String() + extra + "}"
 }
 
 // FuzzDecodeObject checks DecodeObject against encoding/json: whatever it

@@ -217,13 +217,8 @@ func (v *Verifier) verify(ctx context.Context, raw string) (Identity, *trusted, 
 			return fail(newTokenError(ErrInvalidToken, ReasonTooLongLived, fmt.Errorf("lifetime %v is over %v", life, v.maxLifetime)))
 		}
 	}
-	cl := newClaims(c.all)
-	id := Identity{
-		// Slices of the claims' text: the parser's copy of the payload
-		// is not kept alive by them.
-		Subject: cl.intern("sub", c.sub), ID: cl.intern("jti", c.jti), Issuer: cl.intern("iss", c.iss), SessionID: cl.intern("sid", c.sid),
-		ExpiresAt: c.exp.Time, claims: cl,
-	}
+	// The strings are slices of the claims' text: one copy of the payload.
+	id := Identity{Subject: c.sub, ID: c.jti, Issuer: c.iss, SessionID: c.sid, ExpiresAt: c.exp.Time, claims: c.all}
 	if c.iat != nil {
 		id.IssuedAt = c.iat.Time
 	}
@@ -243,11 +238,14 @@ func (v *Verifier) issuerOf(raw string) (*trusted, error) {
 	if err != nil {
 		return nil, newTokenError(ErrInvalidToken, ReasonMalformed, fmt.Errorf("payload is not strict base64url: %v", err))
 	}
-	m, err := DecodeObject(b)
+	c, err := decodeClaims(b)
 	if err != nil {
 		return nil, newTokenError(ErrInvalidToken, ReasonMalformed, fmt.Errorf("payload: %v", err))
 	}
-	name, _ := m["iss"].(string)
+	var name string
+	if iss, _ := c.field("iss"); iss.Kind() == ClaimString {
+		name = iss.Text()
+	}
 	t, ok := v.issuers[name]
 	if !ok {
 		return nil, newTokenError(ErrInvalidToken, ReasonBadIssuer, fmt.Errorf("issuer %q is not trusted", name))
