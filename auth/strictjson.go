@@ -44,7 +44,7 @@ func DecodeObject(data []byte) (map[string]any, error) {
 func decodeClaims(data []byte) (Claims, error) {
 	p := jsonParser{data: string(data)}
 	bufs := parseBufsPool.Get().(*parseBufs)
-	defer parseBufsPool.Put(bufs)
+	defer bufs.release()
 	p.parseBufs = bufs
 	p.esc, p.out, p.scratch = p.esc[:0], append(p.out[:0], claimNode{}), p.scratch[:0]
 	p.skipSpace()
@@ -76,6 +76,18 @@ type parseBufs struct {
 }
 
 var parseBufsPool = sync.Pool{New: func() any { return new(parseBufs) }}
+
+// maxPooledNodes bounds what the pool keeps. What authgate parses is at
+// most 8 KB (a token, a login or refresh body), about 4,000 nodes at the
+// very most; the bound keeps a larger text from pinning its buffers.
+const maxPooledNodes = 4096
+
+func (b *parseBufs) release() {
+	if cap(b.out)+cap(b.scratch) > maxPooledNodes || cap(b.esc) > 16*maxPooledNodes {
+		return
+	}
+	parseBufsPool.Put(b)
+}
 
 // seenAt is the member count from which an object's names are checked for
 // duplicates in a map rather than one by one: a token of 8 KB holds more
