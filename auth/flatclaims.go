@@ -55,20 +55,6 @@ func (v ClaimValue) node() claimNode {
 	return v.c.nodes[v.i]
 }
 
-// newClaims flattens m, a JSON object as DecodeObject returns it or any
-// value encoding/json makes an object of (as tests build them).
-func newClaims(m map[string]any) Claims {
-	data, err := json.Marshal(m)
-	if err != nil {
-		return Claims{}
-	}
-	c, err := decodeClaims(data)
-	if err != nil {
-		return Claims{}
-	}
-	return c
-}
-
 // field is the top-level member name (no path), as the registered claims
 // are read.
 func (c Claims) field(name string) (ClaimValue, bool) {

@@ -6,6 +6,7 @@ package auth
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -42,9 +43,14 @@ func (id Identity) Claim(path string) (any, bool) {
 	return v.Any(), true
 }
 
-// WithClaims returns id carrying the claims m (a decoded JSON object).
+// WithClaims returns id carrying the claims m: a JSON object as
+// DecodeObject returns it, or any value encoding/json makes an object of
+// (as tests build them). A map it cannot encode leaves id with none.
 func (id Identity) WithClaims(m map[string]any) Identity {
-	id.claims = newClaims(m)
+	id.claims = Claims{}
+	if data, err := json.Marshal(m); err == nil {
+		id.claims, _ = decodeClaims(data)
+	}
 	return id
 }
 
