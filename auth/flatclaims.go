@@ -2,7 +2,10 @@ package auth
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // Claims are a token's claims, decoded once into a form the collector
@@ -201,4 +204,103 @@ func (v ClaimValue) String() string {
 		return strconv.Quote(err.Error())
 	}
 	return string(b)
+}
+
+// AppendJSON appends the claims as encoding/json writes their Map: compact,
+// members sorted by name, strings escaped as it escapes them (HTML's <, >
+// and &, U+2028 and U+2029 included), numbers as they came.
+func (c Claims) AppendJSON(dst []byte) []byte {
+	if len(c.nodes) == 0 {
+		return append(dst, "{}"...)
+	}
+	return ClaimValue{c: c}.appendJSON(dst)
+}
+
+func (v ClaimValue) appendJSON(dst []byte) []byte {
+	nd := v.node()
+	switch nd.kind {
+	case ClaimBool:
+		return strconv.AppendBool(dst, nd.n == 1)
+	case ClaimNumber:
+		return append(dst, v.Text()...)
+	case ClaimString:
+		return appendJSONString(dst, v.Text())
+	case ClaimArray:
+		dst = append(dst, '[')
+		for i := range int(nd.n) {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = v.Index(i).appendJSON(dst)
+		}
+		return append(dst, ']')
+	case ClaimObject:
+		var buf [32]uint32
+		order := buf[:0]
+		for i := nd.off; i < nd.off+nd.n; i++ {
+			order = append(order, i)
+		}
+		name := func(i uint32) string { m := v.c.nodes[i]; return v.c.text[m.name : m.name+m.nameLen] }
+		slices.SortFunc(order, func(a, b uint32) int { return strings.Compare(name(a), name(b)) })
+		dst = append(dst, '{')
+		for k, i := range order {
+			if k > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, name(i))
+			dst = append(dst, ':')
+			dst = ClaimValue{c: v.c, i: i}.appendJSON(dst)
+		}
+		return append(dst, '}')
+	}
+	return append(dst, "null"...)
+}
+
+// appendJSONString quotes s as encoding/json does with HTML escaping on.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				dst = append(append(dst, s[start:i]...), `\ufffd`...)
+			case r == '\u2028' || r == '\u2029':
+				dst = append(append(dst, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xF])
+			default:
+				i += size
+				continue
+			}
+			i += size
+			start = i
+			continue
+		}
+		if b >= ' ' && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+			i++
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch b {
+		case '\\', '"':
+			dst = append(dst, '\\', b)
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
+		}
+		i++
+		start = i
+	}
+	return append(append(dst, s[start:]...), '"')
 }

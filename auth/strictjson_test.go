@@ -80,6 +80,7 @@ func FuzzDecodeObject(f *testing.F) {
 		`{"a":1,"b":[1,{"c":true}],"d":null}`, `{"sub":"a","SUB":"b"}`, `{"sub":"a","sub":"b"}`,
 		`{"s":"\u00e9\ud83d\ude00\n\"\\\/"}`, `{"n":-0.5e+10}`, `{"x":"\ud800"}`, `{"x":"é"}`,
 		` { "a" : [ ] , "b" : { } } `, `{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":tru}`,
+		`{"h":"<a href=\"x\">&amp;</a>","ls":"\u2028\u2029","c":"\u0000\u001f\b\f\u007f","b":"a","a":{"z":1,"y":[true,false,null]}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -99,6 +100,18 @@ func FuzzDecodeObject(f *testing.F) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("DecodeObject(%q) = %#v, encoding/json reads %#v", data, got, want)
+		}
+		// The flat claims write the JSON encoding/json writes of the map.
+		c, err := decodeClaims(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantJSON, err := json.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gotJSON := c.AppendJSON(nil); !bytes.Equal(gotJSON, wantJSON) {
+			t.Fatalf("AppendJSON of %q = %s, encoding/json writes %s", data, gotJSON, wantJSON)
 		}
 	})
 }

@@ -23,6 +23,8 @@ func TestHotPathAllocations(t *testing.T) {
 	fa, _ := benchServer(t, "AUTHGATE_PUBLIC_PATHS=/public/*") // the same secret, so tok verifies
 	// Behind a trusted front proxy, which says who the client is.
 	behind, _ := benchServerVia(t, cannedUpstream{}, "AUTHGATE_UPSTREAM="+target.String(), "AUTHGATE_TRUSTED_PROXIES=127.0.0.0/8")
+	// Every claim as X-Auth-Claims, written from the flat claims.
+	withClaims, _ := benchServerVia(t, cannedUpstream{}, "AUTHGATE_UPSTREAM="+target.String(), "AUTHGATE_CLAIMS_HEADER=true")
 	allocs := func(h http.Handler, req *http.Request) float64 {
 		t.Helper()
 		w := &discardWriter{h: http.Header{}}
@@ -49,6 +51,7 @@ func TestHotPathAllocations(t *testing.T) {
 		{"proxy mode, public path", h, proxiedRequest("/public/items", tok), 3, true},
 		{"proxy mode, cached token", h, proxiedRequest("/api/items", tok), 8, true},
 		{"proxy mode behind a trusted proxy, cached token", behind, forwarded, 14, true},
+		{"proxy mode with X-Auth-Claims, cached token", withClaims, proxiedRequest("/api/items", tok), 10, true},
 		{"forward-auth, cached token", fa, forwardAuthRequest(tok), 7, false},
 	} {
 		n, base := allocs(tc.h, tc.req), 0.0

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -155,9 +154,11 @@ func (ih *IdentityHeaders) Set(h http.Header, id auth.Identity) (skipped []strin
 		h[m.Header] = values[i : i+1 : i+1]
 	}
 	if ih.allClaims {
-		if b, err := json.Marshal(claims.Map()); err == nil {
-			h[claimsHeader] = []string{base64.RawURLEncoding.EncodeToString(b)}
-		}
+		// Both buffers on the stack for the usual token: one allocation,
+		// the value itself.
+		var js [1024]byte
+		var enc [1368]byte
+		h[claimsHeader] = []string{string(base64.RawURLEncoding.AppendEncode(enc[:0], claims.AppendJSON(js[:0])))}
 	}
 	return skipped
 }
