@@ -289,15 +289,23 @@ func (p *jsonParser) close(kind ClaimKind, start int) claimNode {
 func (p *jsonParser) str() (string, error) {
 	p.pos++ // "
 	start := p.pos
-	for p.pos < len(p.data) { // fast path: printable ASCII without escapes
+	for p.pos < len(p.data) { // fast path: no escapes, nothing to copy
 		c := p.data[p.pos]
 		if c == '"' {
 			s := p.data[start:p.pos]
 			p.pos++
 			return s, nil
 		}
-		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+		if c == '\\' || c < 0x20 {
 			break
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(p.data[p.pos:])
+			if r == utf8.RuneError && size == 1 {
+				return "", errors.New("invalid UTF-8 in a JSON string")
+			}
+			p.pos += size
+			continue
 		}
 		p.pos++
 	}
