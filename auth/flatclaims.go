@@ -197,14 +197,8 @@ func (v ClaimValue) Any() any {
 	return nil
 }
 
-// String renders the value as JSON (for messages and tests).
-func (v ClaimValue) String() string {
-	b, err := json.Marshal(v.Any())
-	if err != nil {
-		return strconv.Quote(err.Error())
-	}
-	return string(b)
-}
+// String renders the value as JSON, as encoding/json writes it.
+func (v ClaimValue) String() string { return string(v.appendJSON(nil)) }
 
 // AppendJSON appends the claims as encoding/json writes their Map: compact,
 // members sorted by name, strings escaped as it escapes them (HTML's <, >
