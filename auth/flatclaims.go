@@ -113,12 +113,17 @@ func (c Claims) lookup(obj uint32, path string) (uint32, bool) {
 func (c Claims) member(obj uint32, name string) (uint32, bool) {
 	o := c.nodes[obj]
 	for i := o.off; i < o.off+o.n; i++ {
-		nd := &c.nodes[i]
-		if int(nd.nameLen) == len(name) && c.text[nd.name:nd.name+nd.nameLen] == name {
+		if c.nameOf(i) == name {
 			return i, true
 		}
 	}
 	return 0, false
+}
+
+// nameOf is the name of the member at i.
+func (c Claims) nameOf(i uint32) string {
+	nd := &c.nodes[i]
+	return c.text[nd.name : nd.name+nd.nameLen]
 }
 
 // Map returns the claims as a map, built afresh (the caller may keep or
@@ -189,8 +194,7 @@ func (v ClaimValue) Any() any {
 		out := make(map[string]any, nd.n)
 		for i := range int(nd.n) {
 			e := v.Index(i)
-			m := v.c.nodes[e.i]
-			out[v.c.text[m.name:m.name+m.nameLen]] = e.Any()
+			out[v.c.nameOf(e.i)] = e.Any()
 		}
 		return out
 	}
@@ -234,14 +238,13 @@ func (v ClaimValue) appendJSON(dst []byte) []byte {
 		for i := nd.off; i < nd.off+nd.n; i++ {
 			order = append(order, i)
 		}
-		name := func(i uint32) string { m := v.c.nodes[i]; return v.c.text[m.name : m.name+m.nameLen] }
-		slices.SortFunc(order, func(a, b uint32) int { return strings.Compare(name(a), name(b)) })
+		slices.SortFunc(order, func(a, b uint32) int { return strings.Compare(v.c.nameOf(a), v.c.nameOf(b)) })
 		dst = append(dst, '{')
 		for k, i := range order {
 			if k > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, name(i))
+			dst = appendJSONString(dst, v.c.nameOf(i))
 			dst = append(dst, ':')
 			dst = ClaimValue{c: v.c, i: i}.appendJSON(dst)
 		}
