@@ -17,34 +17,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-15}
 [ $# -eq 2 ] || { echo "usage: scripts/abload.sh A B (git revisions or binaries)" >&2; exit 2; }
-command -v wrk >/dev/null || { echo "abload.sh: wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
 UP=127.0.0.1:18480 BARE=127.0.0.1:18481 PORT_A=18482 PORT_B=18483
+me=abload.sh
+source scripts/loadlib.sh
 
-pin_server=() pin_client=()
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-  pin_server=(taskset -c 0) pin_client=(taskset -c 1)
-  export GOMAXPROCS=1
-fi
-dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
-trap cleanup EXIT
-
-# build NAME REV-OR-PATH: the binary, as the Dockerfile builds it.
+# build NAME REV-OR-PATH: A's or B's binary.
 build() {
   if [ -x "$2" ] && [ -f "$2" ]; then cp "$2" "$dir/$1"; return; fi
   git worktree add -q --detach "$dir/src-$1" "$2"
-  (cd "$dir/src-$1" && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$dir/$1" ./cmd/authgate)
+  (cd "$dir/src-$1" && gobuild "$dir/$1" ./cmd/authgate)
   git worktree remove --force "$dir/src-$1"
 }
 build A "$1"
 build B "$2"
-CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$dir/loadpeer" ./scripts/loadpeer
+gobuild "$dir/loadpeer" ./scripts/loadpeer
 "$dir/loadpeer" keys "$dir"
 "$dir/loadpeer" mint "$dir/es256.pem" 10000 >"$dir/es256-10k.tokens"
 tok=$(head -n 1 "$dir/es256-10k.tokens")
 
-wait_for() { for _ in $(seq 100); do curl -s -o /dev/null "http://$1/" && return; sleep 0.1; done; echo "abload.sh: $1 did not start" >&2; exit 1; }
 "${pin_server[@]}" "$dir/loadpeer" upstream "$UP" 2>/dev/null & pids+=($!)
 "${pin_server[@]}" "$dir/loadpeer" bare "$BARE" "http://$UP" 2>/dev/null & pids+=($!)
 bare_pid=$!

@@ -35,27 +35,15 @@ BARE=127.0.0.1:${BARE_PORT:-18081}
 AG=127.0.0.1:${AUTHGATE_PORT:-18082}
 NOCACHE=127.0.0.1:${NOCACHE_PORT:-18083}
 ADMIN=127.0.0.1:${ADMIN_PORT:-18092}
-command -v wrk >/dev/null || { echo "load.sh: wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
-
-pin_server=() pin_client=()
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-  pin_server=(taskset -c 0) pin_client=(taskset -c 1)
-  export GOMAXPROCS=1
-fi
-
-dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
-trap cleanup EXIT
-# Built as the Dockerfile builds it: static, stripped, the binary that ships.
-CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$dir/authgate" ./cmd/authgate
-CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$dir/loadpeer" ./scripts/loadpeer
+me=load.sh
+source scripts/loadlib.sh
+gobuild "$dir/authgate" ./cmd/authgate
+gobuild "$dir/loadpeer" ./scripts/loadpeer
 "$dir/loadpeer" keys "$dir"
 "$dir/loadpeer" mint "$dir/es256.pem" 10000 >"$dir/es256-10k.tokens"
 head -n 1000 "$dir/es256-10k.tokens" >"$dir/es256.tokens"
 "$dir/loadpeer" mint "$dir/rs256.pem" 1000 >"$dir/rs256.tokens"
 
-wait_for() { for _ in $(seq 100); do curl -s -o /dev/null "http://$1/" && return; sleep 0.1; done; echo "load.sh: $1 did not start" >&2; exit 1; }
 start_authgate() { # addr admin-addr [VAR=value...]
   # Signs ES256; the RSA key is a rotation key, so RS256 tokens verify too.
   # Info-level access lines go to /dev/null: their cost is measured.
