@@ -2,6 +2,9 @@ package auth
 
 import (
 	"errors"
+	"hash/maphash"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -12,8 +15,12 @@ import (
 // skips its signature check and claim parsing. It is exactly as strict as
 // the verification it skips:
 //
-//   - an entry is keyed by the whole token, so two tokens never share one;
-//     only successful verifications are stored;
+//   - a hit is the very token that was verified, byte for byte: a hash of
+//     the token picks the entry, and the entry holds the whole token to
+//     compare (its header, its signature, and its payload as the claims'
+//     own text, of which the token's payload segment must be the canonical
+//     base64url), so two tokens never share one; only successful
+//     verifications are stored;
 //   - every hit checks exp and nbf again with the Verifier's leeway and
 //     clock, and an entry lives no longer than the cache's TTL, nor past
 //     its token's exp plus the leeway;
@@ -27,21 +34,32 @@ import (
 // distinct valid tokens evicts, it never grows. One TokenCache outlives the
 // Verifiers that reloads replace, so that its counts are continuous.
 type TokenCache struct {
-	c   *otter.Cache[string, *cacheEntry]
-	ttl time.Duration
+	c    *otter.Cache[uint64, *cacheEntry]
+	hash func(string) uint64 // picks the entry; tests make it collide
+	ttl  time.Duration
 	// Counted here, not by otter: an entry otter finds but the checks
 	// refuse is a miss.
 	hits, misses, evictions atomic.Uint64
+
+	mu    sync.Mutex
+	heads map[string]string // header segments, shared by the entries: one per key, as a rule
 }
 
+// maxHeads bounds the distinct header segments a TokenCache shares; past
+// them, an entry keeps its own copy.
+const maxHeads = 64
+
+// A cacheEntry is one verified token: head + "." + the canonical base64url
+// of id.claims.text[:payload] + "." + sig. The payload is not kept twice:
+// the claims' text begins with it.
 type cacheEntry struct {
-	owner    *Verifier
-	keys     keySource
-	gen      uint64 // of keys when the token was verified
-	id       Identity
-	nbf      time.Time // zero: the token has none
-	cachedAt time.Time // on the Verifier's clock
-	life     time.Duration
+	iss       *trusted // the issuer, of the Verifier that verified it
+	gen       uint64   // of iss.keys when the token was verified
+	id        Identity
+	nbf       time.Time // zero: the token has none
+	cachedAt  time.Time // on the Verifier's clock
+	head, sig string
+	payload   uint32
 }
 
 // NewTokenCache returns a cache of at most size entries, each kept at most
@@ -53,16 +71,17 @@ func NewTokenCache(size int, ttl time.Duration) (*TokenCache, error) {
 	if size < 0 || ttl <= 0 {
 		return nil, errors.New("the token cache needs a positive size and TTL")
 	}
-	tc := &TokenCache{ttl: ttl}
-	c, err := otter.New(&otter.Options[string, *cacheEntry]{
+	seed := maphash.MakeSeed()
+	tc := &TokenCache{ttl: ttl, heads: map[string]string{}, hash: func(s string) uint64 { return maphash.String(seed, s) }}
+	c, err := otter.New(&otter.Options[uint64, *cacheEntry]{
 		MaximumSize: size,
-		ExpiryCalculator: otter.ExpiryCreatingFunc(func(e otter.Entry[string, *cacheEntry]) time.Duration {
-			return e.Value.life
+		ExpiryCalculator: otter.ExpiryCreatingFunc(func(e otter.Entry[uint64, *cacheEntry]) time.Duration {
+			return e.Value.life(tc.ttl)
 		}),
 		// Counted as part of the deletion, not in a goroutine otter would
 		// start for each one (its default for OnDeletion): a flood of
 		// distinct tokens evicts on every request.
-		OnAtomicDeletion: func(e otter.DeletionEvent[string, *cacheEntry]) {
+		OnAtomicDeletion: func(e otter.DeletionEvent[uint64, *cacheEntry]) {
 			if e.Cause == otter.CauseOverflow {
 				tc.evictions.Add(1)
 			}
@@ -89,18 +108,19 @@ func (tc *TokenCache) Stats() CacheStats {
 // lookup returns the identity of raw if v verified it, it is still valid at
 // now, and the key set that verified it has not changed since.
 func (tc *TokenCache) lookup(v *Verifier, raw string, now time.Time) (Identity, bool) {
-	e, ok := tc.c.GetIfPresent(raw)
-	if !ok {
+	h := tc.hash(raw)
+	e, ok := tc.c.GetIfPresent(h)
+	if !ok || !e.is(raw) {
 		tc.misses.Add(1)
 		return Identity{}, false
 	}
 	switch {
-	case e.owner != v, e.keys.generation() != e.gen,
+	case e.iss.owner != v, e.iss.keys.generation() != e.gen,
 		now.Sub(e.cachedAt) >= tc.ttl,
 		!now.Before(e.id.ExpiresAt.Add(v.leeway)),
 		!e.nbf.IsZero() && now.Add(v.leeway).Before(e.nbf):
 		// The full verification decides, and says why.
-		tc.c.Invalidate(raw)
+		tc.c.Invalidate(h)
 		tc.misses.Add(1)
 		return Identity{}, false
 	}
@@ -108,11 +128,78 @@ func (tc *TokenCache) lookup(v *Verifier, raw string, now time.Time) (Identity, 
 	return e.id, true
 }
 
-// store remembers a successful verification.
-func (tc *TokenCache) store(v *Verifier, raw string, t *trusted, gen uint64, id Identity, nbf, now time.Time) {
-	life := min(tc.ttl, id.ExpiresAt.Add(v.leeway).Sub(now))
-	if life <= 0 {
+// store remembers a successful verification of raw by issuer t (whose keys
+// were at generation gen) at now, unless the entry could not tell raw from
+// another token: when its payload segment is not the canonical base64url of
+// the text its claims were read from (leading space, say), it is verified
+// each time.
+func (tc *TokenCache) store(raw string, t *trusted, gen uint64, id Identity, nbf, now time.Time) {
+	head, seg, sig, ok := segments(raw)
+	n := b64url.DecodedLen(len(seg))
+	if !ok || n > len(id.claims.text) || !encodes(seg, id.claims.text[:n]) {
 		return
 	}
-	tc.c.Set(raw, &cacheEntry{owner: v, keys: t.keys, gen: gen, id: id, nbf: nbf, cachedAt: now, life: life})
+	e := &cacheEntry{iss: t, gen: gen, id: id, nbf: nbf, cachedAt: now, head: tc.intern(head), sig: strings.Clone(sig), payload: uint32(n)}
+	if e.life(tc.ttl) <= 0 {
+		return
+	}
+	tc.c.Set(tc.hash(raw), e)
+}
+
+// intern returns head, shared with the entries that have the same one.
+func (tc *TokenCache) intern(head string) string {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if h, ok := tc.heads[head]; ok {
+		return h
+	}
+	h := strings.Clone(head)
+	if len(tc.heads) < maxHeads {
+		tc.heads[h] = h
+	}
+	return h
+}
+
+// life is how long e may be kept: the cache's ttl, cut short by the token's
+// exp plus the leeway.
+func (e *cacheEntry) life(ttl time.Duration) time.Duration {
+	return min(ttl, e.id.ExpiresAt.Add(e.iss.owner.leeway).Sub(e.cachedAt))
+}
+
+// is reports whether raw is the token e was made of, byte for byte.
+func (e *cacheEntry) is(raw string) bool {
+	head, seg, sig, ok := segments(raw)
+	return ok && head == e.head && sig == e.sig && encodes(seg, e.id.claims.text[:e.payload])
+}
+
+// segments splits a compact JWS at its first and last dots.
+func segments(raw string) (head, payload, sig string, ok bool) {
+	head, rest, ok := strings.Cut(raw, ".")
+	i := strings.LastIndexByte(rest, '.')
+	if !ok || i < 0 {
+		return "", "", "", false
+	}
+	return head, rest[:i], rest[i+1:], true
+}
+
+// encodes reports whether seg is the unpadded base64url of data as an
+// encoder writes it. Decoding seg would not do: a decoder skips line breaks
+// and, unless strict, the unused bits of the last character, so that other
+// strings decode to the same bytes (and the signature covers the string).
+func encodes(seg, data string) bool {
+	if len(seg) != b64url.EncodedLen(len(data)) {
+		return false
+	}
+	var src [192]byte
+	var dst [256]byte
+	for len(data) > 0 {
+		n := copy(src[:], data)
+		m := b64url.EncodedLen(n)
+		b64url.Encode(dst[:m], src[:n])
+		if string(dst[:m]) != seg[:m] {
+			return false
+		}
+		data, seg = data[n:], seg[m:]
+	}
+	return true
 }

@@ -2,9 +2,12 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -229,4 +232,104 @@ func BenchmarkTokenCacheMemory(b *testing.B) {
 	b.ReportMetric(perEntry, "B/entry")
 	b.ReportMetric(objects, "objects/entry")
 	b.ReportMetric(float64(size)/n, "token-B")
+}
+
+const b64alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// TestTokenCacheComparesTheWholeToken: the hash only picks the entry. Here
+// every token picks the same one, and none but the token that was verified
+// is answered from it: not one with another header or signature, nor one
+// whose payload segment decodes to a part of the cached claims or, read
+// leniently, to all of them.
+func TestTokenCacheComparesTheWholeToken(t *testing.T) {
+	ctx := context.Background()
+	v, tc, _ := cachedVerifier(t, 100, time.Hour)
+	tc.hash = func(string) uint64 { return 1 }
+	// A payload whose length is no multiple of 3, so that its last
+	// character has bits an encoder leaves zero.
+	var payload string
+	for name := "alice"; len(payload)%3 == 0; name += "x" {
+		payload = claimsAt(testNow, `"username":"`+name+`"`)
+	}
+	tok := hs256(stdHeader, payload, testSecret)
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(tok, ".")
+	head, seg, sig := parts[0], parts[1], parts[2]
+	last := strings.IndexByte(b64alphabet, seg[len(seg)-1])
+	for name, other := range map[string]string{
+		"another signature":             head + "." + seg + "." + sig[:len(sig)-2] + "AA",
+		"another header":                b64.EncodeToString([]byte(`{"alg":"HS256","typ":"jwt"}`)) + "." + seg + "." + sig,
+		"a prefix of the payload":       head + "." + b64.EncodeToString([]byte(payload[:len(payload)-1])) + "." + sig,
+		"the payload's unused bits set": head + "." + seg[:len(seg)-1] + string(b64alphabet[last|1]) + "." + sig,
+		"a line break in the payload":   head + "." + seg[:8] + "\n" + seg[8:] + "." + sig,
+		"a dot more":                    tok + ".",
+		"a character more":              tok + "A",
+		"a character less":              tok[:len(tok)-1],
+	} {
+		hits := tc.Stats().Hits
+		if _, err := v.Verify(ctx, other); err == nil {
+			t.Errorf("%s: verified", name)
+		}
+		if tc.Stats().Hits != hits {
+			t.Errorf("%s: answered from the cache", name)
+		}
+	}
+	hits := tc.Stats().Hits
+	if id, err := v.Verify(ctx, tok); err != nil || id.Subject != "alice" || tc.Stats().Hits != hits+1 {
+		t.Errorf("the token itself: %q, %v; %d hits, want %d", id.Subject, err, tc.Stats().Hits, hits+1)
+	}
+	// Another valid token takes the entry over and is itself.
+	bob := hs256(stdHeader, strings.Replace(claimsAt(testNow, ""), "alice", "bob", 1), testSecret)
+	for range 2 {
+		if id, err := v.Verify(ctx, bob); err != nil || id.Subject != "bob" {
+			t.Errorf("another token in the same entry: %q, %v", id.Subject, err)
+		}
+	}
+	if id, err := v.Verify(ctx, tok); err != nil || id.Subject != "alice" {
+		t.Errorf("the first token after the second: %q, %v", id.Subject, err)
+	}
+}
+
+// TestTokenCacheKeepsWhatItCanCompare: a token is cached only when its
+// payload segment is the canonical base64url of the text its claims were
+// read from. Other tokens, rare but valid, are verified every time, and
+// their canonical twin (the same claims, another string under the
+// signature) is no hit either, even in the same entry.
+func TestTokenCacheKeepsWhatItCanCompare(t *testing.T) {
+	ctx := context.Background()
+	v, tc, _ := cachedVerifier(t, 100, time.Hour)
+	tc.hash = func(string) uint64 { return 1 }
+	sign := func(signing string) string {
+		mac := hmac.New(sha256.New, []byte(testSecret))
+		mac.Write([]byte(signing))
+		return signing + "." + b64.EncodeToString(mac.Sum(nil))
+	}
+	// Claims of a length divisible by 3: with a line break, the segment
+	// still gives their length when decoded.
+	var payload string
+	for name := "alice"; len(payload) == 0 || len(payload)%3 != 0; name += "x" {
+		payload = claimsAt(testNow, `"username":"`+name+`"`)
+	}
+	head := b64.EncodeToString([]byte(stdHeader))
+	seg := b64.EncodeToString([]byte(payload))
+	for name, tok := range map[string]string{
+		"space before the claims":     hs256(stdHeader, " "+payload, testSecret),
+		"a signed line break in them": sign(head + "." + seg[:8] + "\n" + seg[8:]),
+	} {
+		for i := range 2 {
+			misses := tc.Stats().Misses
+			if id, err := v.Verify(ctx, tok); err != nil || id.Subject != "alice" {
+				t.Fatalf("%s: %q, %v", name, id.Subject, err)
+			}
+			if tc.Stats().Misses != misses+1 {
+				t.Errorf("%s, verification %d: answered from the cache", name, i+1)
+			}
+		}
+		sig := tok[strings.LastIndexByte(tok, '.')+1:]
+		if _, err := v.Verify(ctx, head+"."+seg+"."+sig); err == nil {
+			t.Errorf("%s: its canonical twin, under its signature, verified", name)
+		}
+	}
 }

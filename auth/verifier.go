@@ -73,9 +73,10 @@ type keySource interface {
 	generation() uint64
 }
 
-// trusted is one issuer: where its keys come from and the golang-jwt parser
-// that checks its tokens (WithIssuer set to it).
+// trusted is one issuer of a Verifier (its owner): where its keys come from
+// and the golang-jwt parser that checks its tokens (WithIssuer set to it).
 type trusted struct {
+	owner  *Verifier
 	keys   keySource
 	algs   []string
 	parser *jwt.Parser
@@ -103,7 +104,7 @@ func NewVerifier(ks *KeySet, o VerifierOptions) (*Verifier, error) {
 		v.now = time.Now
 	}
 	add := func(iss string, keys keySource, algs []string) {
-		v.issuers[iss] = &trusted{keys: keys, algs: algs, parser: jwt.NewParser(parserOptions(iss, algs, o)...)}
+		v.issuers[iss] = &trusted{owner: v, keys: keys, algs: algs, parser: jwt.NewParser(parserOptions(iss, algs, o)...)}
 		for _, a := range algs {
 			if !slices.Contains(v.algs, a) {
 				v.algs = append(v.algs, a)
@@ -170,7 +171,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	}
 	id, iss, gen, nbf, err := v.verify(ctx, raw)
 	if err == nil {
-		v.cache.store(v, raw, iss, gen, id, nbf, now)
+		v.cache.store(raw, iss, gen, id, nbf, now)
 	}
 	return id, err
 }
