@@ -26,9 +26,10 @@ type Claims struct {
 // claimNode is one value. An object's members (in their order) and an
 // array's elements are contiguous in nodes, from first.
 type claimNode struct {
-	name, nameLen uint32 // a member's name in text; 0, 0 for an element
-	off, n        uint32 // string or number: its text; array or object: first child and count; bool: 0 or 1
-	kind          ClaimKind
+	name    uint32 // a member's name in text, nameLen bytes; 0, 0 for an element
+	off, n  uint32 // string or number: its text; array or object: first child and count; bool: 0 or 1
+	nameLen uint16 // 16 bytes a node: names are shorter than 64 KiB (the parser refuses others)
+	kind    ClaimKind
 }
 
 // ClaimKind is the JSON type of a claim value.
@@ -123,7 +124,7 @@ func (c Claims) member(obj uint32, name string) (uint32, bool) {
 // nameOf is the name of the member at i.
 func (c Claims) nameOf(i uint32) string {
 	nd := &c.nodes[i]
-	return c.text[nd.name : nd.name+nd.nameLen]
+	return c.text[nd.name : nd.name+uint32(nd.nameLen)]
 }
 
 // Map returns the claims as a map, built afresh (the caller may keep or

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -200,6 +201,9 @@ func (p *jsonParser) object(depth int) (claimNode, error) {
 			if err != nil {
 				return claimNode{}, err
 			}
+			if nlen > math.MaxUint16 {
+				return claimNode{}, fmt.Errorf("a member name of %d bytes (at most %d)", nlen, math.MaxUint16)
+			}
 			name := p.textAt(noff, nlen)
 			if p.seen(start, name, &seen) {
 				return claimNode{}, fmt.Errorf("duplicate member %q", name)
@@ -211,7 +215,7 @@ func (p *jsonParser) object(depth int) (claimNode, error) {
 			if err != nil {
 				return claimNode{}, err
 			}
-			v.name, v.nameLen = noff, nlen
+			v.name, v.nameLen = noff, uint16(nlen)
 			p.scratch = append(p.scratch, v)
 			if p.consume('}') {
 				break
@@ -230,7 +234,7 @@ func (p *jsonParser) seen(start int, name string, m *map[string]bool) bool {
 	members := p.scratch[start:]
 	if *m == nil && len(members) < seenAt {
 		for _, nd := range members {
-			if p.textAt(nd.name, nd.nameLen) == name {
+			if p.textAt(nd.name, uint32(nd.nameLen)) == name {
 				return true
 			}
 		}
@@ -239,7 +243,7 @@ func (p *jsonParser) seen(start int, name string, m *map[string]bool) bool {
 	if *m == nil {
 		*m = make(map[string]bool, 2*seenAt)
 		for _, nd := range members {
-			(*m)[strings.Clone(p.textAt(nd.name, nd.nameLen))] = true
+			(*m)[strings.Clone(p.textAt(nd.name, uint32(nd.nameLen)))] = true
 		}
 	}
 	if (*m)[name] {

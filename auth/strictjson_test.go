@@ -43,6 +43,10 @@ func TestDecodeObject(t *testing.T) {
 		{manyMembers(40, `,"\u006d39":1`), false}, // m39, escaped
 		{manyMembers(40, `,"\u006d40":1`), true},
 		{manyMembers(10, `,"\u006d3":1`), false},
+		// Names up to 64 KiB, less one (unescaped, or escaped when read).
+		{`{"` + strings.Repeat("n", 65535) + `":1}`, true},
+		{`{"` + strings.Repeat("n", 65536) + `":1}`, false},
+		{`{"` + strings.Repeat(`\u006e`, 65536) + `":1}`, false},
 	}
 	for _, tt := range tests {
 		m, err := DecodeObject([]byte(tt.in))
