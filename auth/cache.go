@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"hash/maphash"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,17 +51,24 @@ type TokenCache struct {
 const maxHeads = 64
 
 // A cacheEntry is one verified token: head + "." + the canonical base64url
-// of id.claims.text[:payload] + "." + sig. The payload is not kept twice:
-// the claims' text begins with it.
+// of claims.text[:payload] + "." + sig. The payload is not kept twice: the
+// claims' text begins with it. The rest of the Identity is kept as small
+// numbers (its strings are claims, its times whole seconds), and the entry
+// is made only if what a hit rebuilds from them is the Identity the
+// verification returned, field for field.
 type cacheEntry struct {
 	iss       *trusted // the issuer, of the Verifier that verified it
 	gen       uint64   // of iss.keys when the token was verified
-	id        Identity
-	nbf       time.Time // zero: the token has none
+	claims    Claims
+	strs      [4]uint32 // Subject, ID, Issuer, SessionID: nodes of claims; 0 (the object itself) for ""
+	times     [3]int64  // IssuedAt, ExpiresAt, nbf: Unix seconds, or noTime
 	cachedAt  time.Time // on the Verifier's clock
 	head, sig string
 	payload   uint32
 }
+
+// noTime stands for a zero time.Time (no iat, no nbf) in cacheEntry.times.
+const noTime = math.MinInt64
 
 // NewTokenCache returns a cache of at most size entries, each kept at most
 // ttl (AUTHGATE_TOKEN_CACHE_SIZE and _TTL). size 0 is no cache: nil.
@@ -114,36 +122,76 @@ func (tc *TokenCache) lookup(v *Verifier, raw string, now time.Time) (Identity, 
 		tc.misses.Add(1)
 		return Identity{}, false
 	}
+	nbf := unixTime(e.times[2])
 	switch {
 	case e.iss.owner != v, e.iss.keys.generation() != e.gen,
 		now.Sub(e.cachedAt) >= tc.ttl,
-		!now.Before(e.id.ExpiresAt.Add(v.leeway)),
-		!e.nbf.IsZero() && now.Add(v.leeway).Before(e.nbf):
+		!now.Before(unixTime(e.times[1]).Add(v.leeway)),
+		!nbf.IsZero() && now.Add(v.leeway).Before(nbf):
 		// The full verification decides, and says why.
 		tc.c.Invalidate(h)
 		tc.misses.Add(1)
 		return Identity{}, false
 	}
 	tc.hits.Add(1)
-	return e.id, true
+	return e.identity(), true
 }
 
 // store remembers a successful verification of raw by issuer t (whose keys
 // were at generation gen) at now, unless the entry could not tell raw from
-// another token: when its payload segment is not the canonical base64url of
-// the text its claims were read from (leading space, say), it is verified
-// each time.
+// another token (its payload segment is not the canonical base64url of the
+// text its claims were read from: a leading space, say) or could not give
+// back id and nbf exactly. Such a token is verified each time.
 func (tc *TokenCache) store(raw string, t *trusted, gen uint64, id Identity, nbf, now time.Time) {
 	head, seg, sig, ok := segments(raw)
 	n := b64url.DecodedLen(len(seg))
-	if !ok || n > len(id.claims.text) || !encodes(seg, id.claims.text[:n]) {
+	if !ok || len(id.claims.nodes) == 0 || n > len(id.claims.text) || !encodes(seg, id.claims.text[:n]) {
 		return
 	}
-	e := &cacheEntry{iss: t, gen: gen, id: id, nbf: nbf, cachedAt: now, head: tc.intern(head), sig: strings.Clone(sig), payload: uint32(n)}
+	e := &cacheEntry{iss: t, gen: gen, claims: id.claims, cachedAt: now, payload: uint32(n)}
+	for i, f := range [...]struct{ name, want string }{{"sub", id.Subject}, {"jti", id.ID}, {"iss", id.Issuer}, {"sid", id.SessionID}} {
+		if node, found := id.claims.member(0, f.name); found && f.want != "" && id.claims.nodes[node].kind == ClaimString {
+			e.strs[i] = node
+		}
+	}
+	for i, tm := range [...]time.Time{id.IssuedAt, id.ExpiresAt, nbf} {
+		e.times[i] = noTime
+		if !tm.IsZero() {
+			e.times[i] = tm.Unix()
+		}
+	}
+	if got := e.identity(); got.Subject != id.Subject || got.ID != id.ID || got.Issuer != id.Issuer || got.SessionID != id.SessionID ||
+		got.IssuedAt != id.IssuedAt || got.ExpiresAt != id.ExpiresAt || unixTime(e.times[2]) != nbf {
+		return
+	}
 	if e.life(tc.ttl) <= 0 {
 		return
 	}
+	e.head, e.sig = tc.intern(head), strings.Clone(sig)
 	tc.c.Set(tc.hash(raw), e)
+}
+
+// identity is the Identity e was made of.
+func (e *cacheEntry) identity() Identity {
+	return Identity{Subject: e.str(0), ID: e.str(1), Issuer: e.str(2), SessionID: e.str(3),
+		IssuedAt: unixTime(e.times[0]), ExpiresAt: unixTime(e.times[1]), claims: e.claims}
+}
+
+// str is the string of e.strs[i] (a string's node, or 0).
+func (e *cacheEntry) str(i int) string {
+	if e.strs[i] == 0 {
+		return ""
+	}
+	nd := &e.claims.nodes[e.strs[i]]
+	return e.claims.text[nd.off : nd.off+nd.n]
+}
+
+// unixTime is the time of a cacheEntry.times value.
+func unixTime(sec int64) time.Time {
+	if sec == noTime {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0)
 }
 
 // intern returns head, shared with the entries that have the same one.
@@ -163,13 +211,13 @@ func (tc *TokenCache) intern(head string) string {
 // life is how long e may be kept: the cache's ttl, cut short by the token's
 // exp plus the leeway.
 func (e *cacheEntry) life(ttl time.Duration) time.Duration {
-	return min(ttl, e.id.ExpiresAt.Add(e.iss.owner.leeway).Sub(e.cachedAt))
+	return min(ttl, unixTime(e.times[1]).Add(e.iss.owner.leeway).Sub(e.cachedAt))
 }
 
 // is reports whether raw is the token e was made of, byte for byte.
 func (e *cacheEntry) is(raw string) bool {
 	head, seg, sig, ok := segments(raw)
-	return ok && head == e.head && sig == e.sig && encodes(seg, e.id.claims.text[:e.payload])
+	return ok && head == e.head && sig == e.sig && encodes(seg, e.claims.text[:e.payload])
 }
 
 // segments splits a compact JWS at its first and last dots.

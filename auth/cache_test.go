@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/go-cmp/cmp"
 )
 
 // cachedVerifier is the test verifier with a token cache, on a settable
@@ -331,5 +334,53 @@ func TestTokenCacheKeepsWhatItCanCompare(t *testing.T) {
 		if _, err := v.Verify(ctx, head+"."+seg+"."+sig); err == nil {
 			t.Errorf("%s: its canonical twin, under its signature, verified", name)
 		}
+	}
+}
+
+// TestTokenCacheGivesBackTheIdentity: a hit rebuilds the Identity from the
+// entry's numbers; it is the one the verification returned, field for
+// field, whichever registered claims the token has.
+func TestTokenCacheGivesBackTheIdentity(t *testing.T) {
+	ctx := context.Background()
+	for name, payload := range map[string]string{
+		"all of them":             claimsAt(testNow, `"jti":"j-1","sid":"s-1","username":"alice"`),
+		"no iat, nbf, jti or sid": fmt.Sprintf(`{"sub":"alice","iss":"authgate","exp":%d}`, testNow.Add(time.Hour).Unix()),
+		"a sid that is a number":  claimsAt(testNow, `"sid":7`),
+		"escaped strings":         strings.Replace(claimsAt(testNow, `"jti":"j\u002d1","sid":"\u00e9"`), `"sub":"alice"`, `"sub":"al\u0069ce"`, 1),
+		"an exp in year 9999":     fmt.Sprintf(`{"sub":"alice","iss":"authgate","iat":%d,"exp":253402300799}`, testNow.Unix()),
+	} {
+		v, tc, _ := cachedVerifier(t, 100, time.Hour)
+		tok := hs256(stdHeader, payload, testSecret)
+		first, err := v.Verify(ctx, tok)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		again, err := v.Verify(ctx, tok)
+		if err != nil || tc.Stats().Hits != 1 {
+			t.Fatalf("%s: no hit: %v, %+v", name, err, tc.Stats())
+		}
+		if diff := cmp.Diff(first, again, cmp.AllowUnexported(Identity{}, Claims{}, claimNode{})); diff != "" {
+			t.Errorf("%s: a hit's identity (-verified +hit):\n%s", name, diff)
+		}
+	}
+}
+
+// TestTokenCacheKeepsOnlyWhatItGivesBack: an identity the entry could not
+// give back exactly is verified every time. Times are whole seconds unless
+// golang-jwt's TimePrecision is changed, as here.
+func TestTokenCacheKeepsOnlyWhatItGivesBack(t *testing.T) {
+	ctx := context.Background()
+	defer func(p time.Duration) { jwt.TimePrecision = p }(jwt.TimePrecision)
+	jwt.TimePrecision = time.Millisecond
+	v, tc, _ := cachedVerifier(t, 100, time.Hour)
+	tok := hs256(stdHeader, fmt.Sprintf(`{"sub":"alice","iss":"authgate","exp":%d.5}`, testNow.Add(time.Hour).Unix()), testSecret)
+	for range 2 {
+		id, err := v.Verify(ctx, tok)
+		if err != nil || id.ExpiresAt.Nanosecond() != 5e8 {
+			t.Fatalf("%v, %v", id.ExpiresAt, err)
+		}
+	}
+	if s := tc.Stats(); s.Hits != 0 || s.Misses != 2 {
+		t.Errorf("a token with an exp of half a second: %+v, want 2 misses", s)
 	}
 }
