@@ -384,3 +384,45 @@ func TestTokenCacheKeepsOnlyWhatItGivesBack(t *testing.T) {
 		t.Errorf("a token with an exp of half a second: %+v, want 2 misses", s)
 	}
 }
+
+// FuzzTokenCache holds the cache to the verification it skips: with every
+// token picking the same entry, which holds a valid token verified just
+// before, a cached Verifier answers whatever it is given exactly as one
+// without a cache does. The seeds are the valid token and near misses of
+// it, which the fuzzer varies further.
+func FuzzTokenCache(f *testing.F) {
+	tok := hs256(stdHeader, claimsAt(testNow, `"jti":"j-1","username":"alice"`), testSecret)
+	f.Add(tok)
+	for _, i := range []int{0, 10, len(tok) / 2, len(tok) - 1} {
+		f.Add(tok[:i] + "A" + tok[i+1:])
+	}
+	f.Add(tok + "\n")
+	f.Add(strings.Replace(tok, ".", "\n.", 1))
+	// A line break inside the payload, and its last character with the
+	// bits an encoder leaves zero set: both decode leniently to the claims.
+	dot := strings.IndexByte(tok, '.')
+	f.Add(tok[:dot+9] + "\n" + tok[dot+9:])
+	end := strings.LastIndexByte(tok, '.') - 1
+	for _, c := range []byte("BCDFghjk") {
+		f.Add(tok[:end] + string(c) + tok[end+1:])
+	}
+	ctx := context.Background()
+	now := func() time.Time { return testNow }
+	tc, _ := NewTokenCache(10, time.Hour)
+	tc.hash = func(string) uint64 { return 1 }
+	cached := newTestVerifier(f, VerifierOptions{Cache: tc, Now: now})
+	plain := newTestVerifier(f, VerifierOptions{Now: now})
+	f.Fuzz(func(t *testing.T, token string) {
+		if _, err := cached.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		want, wantErr := plain.Verify(ctx, token)
+		got, err := cached.Verify(ctx, token)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("Verify(%q): %v with the cache, %v without", token, err, wantErr)
+		}
+		if diff := cmp.Diff(want, got, cmp.AllowUnexported(Identity{}, Claims{}, claimNode{})); diff != "" {
+			t.Fatalf("Verify(%q) (-without +with the cache):\n%s", token, diff)
+		}
+	})
+}
