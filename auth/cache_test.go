@@ -426,3 +426,34 @@ func FuzzTokenCache(f *testing.F) {
 		}
 	})
 }
+
+// TestTokenCacheSharesHeadersBounded: entries share the header segments
+// they have in common, and the shared set is bounded; past it, an entry
+// keeps its own copy and works all the same.
+func TestTokenCacheSharesHeadersBounded(t *testing.T) {
+	ctx := context.Background()
+	v, tc, _ := cachedVerifier(t, 1000, time.Hour)
+	var toks []string
+	for i := range 2 * maxHeads {
+		header := fmt.Sprintf(`{"alg":"HS256","typ":"JWT","x-n":%d}`, i)
+		for j := range 2 {
+			toks = append(toks, hs256(header, claimsAt(testNow, fmt.Sprintf(`"jti":"j%d-%d"`, i, j)), testSecret))
+		}
+	}
+	for round := range 2 {
+		for _, tok := range toks {
+			if _, err := v.Verify(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if round == 0 && tc.Stats().Misses != uint64(len(toks)) {
+			t.Fatalf("first round: %+v", tc.Stats())
+		}
+	}
+	if s := tc.Stats(); s.Hits != uint64(len(toks)) {
+		t.Errorf("second round: %+v, want %d hits", s, len(toks))
+	}
+	if len(tc.heads) != maxHeads {
+		t.Errorf("%d shared headers, want %d", len(tc.heads), maxHeads)
+	}
+}
