@@ -188,9 +188,11 @@ func BenchmarkVerifyCached(b *testing.B) {
 }
 
 // BenchmarkTokenCacheMemory reports the heap a full cache of 10,000 ES256
-// tokens holds per entry (the token itself included), and in how many heap
-// objects (what the collector marks on every cycle), tokens as authgate's
-// own issuer mints them (username and roles besides the registered claims).
+// tokens holds per entry (all of it: what a hit compares the token with,
+// the identity and claims), and in how many heap objects (what the
+// collector marks on every cycle), tokens as authgate's own issuer mints
+// them (username and roles besides the registered claims); token-B is
+// their length.
 func BenchmarkTokenCacheMemory(b *testing.B) {
 	k, err := newSigningKey(newTestKeys(b)["p256"], "ES256")
 	if err != nil {

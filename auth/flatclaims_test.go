@@ -115,8 +115,9 @@ func TestClaimsOfOtherGoValues(t *testing.T) {
 
 // TestCachedClaimsArePointerLight holds what a cache entry costs the
 // collector: the heap objects a full cache keeps per token. A map of claims
-// was 16 (each boxed value, each array); flat, the token, the entry, its
-// text and nodes and otter's node are 5, whatever the claims.
+// was 16 (each boxed value, each array); flat, the token's signature, the
+// entry, its claims' text and nodes and otter's node are 5, whatever the
+// claims (the header is shared).
 func TestCachedClaimsArePointerLight(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector changes the heap's objects")
