@@ -149,6 +149,10 @@ func (tc *TokenCache) store(raw string, t *trusted, gen uint64, id Identity, nbf
 		return
 	}
 	e := &cacheEntry{iss: t, gen: gen, claims: id.claims, cachedAt: now, payload: uint32(n)}
+	// One allocation for the claims' text and the signature: the entry's
+	// own copy (the verification's text goes with its request).
+	both := id.claims.text + sig
+	e.claims.text, e.sig = both[:len(id.claims.text)], both[len(id.claims.text):]
 	for i, f := range [...]struct{ name, want string }{{"sub", id.Subject}, {"jti", id.ID}, {"iss", id.Issuer}, {"sid", id.SessionID}} {
 		if node, found := id.claims.member(0, f.name); found && f.want != "" && id.claims.nodes[node].kind == ClaimString {
 			e.strs[i] = node
@@ -167,7 +171,7 @@ func (tc *TokenCache) store(raw string, t *trusted, gen uint64, id Identity, nbf
 	if e.life(tc.ttl) <= 0 {
 		return
 	}
-	e.head, e.sig = tc.intern(head), strings.Clone(sig)
+	e.head = tc.intern(head)
 	tc.c.Set(tc.hash(raw), e)
 }
 
