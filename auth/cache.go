@@ -51,20 +51,22 @@ type TokenCache struct {
 const maxHeads = 64
 
 // A cacheEntry is one verified token: head + "." + the canonical base64url
-// of claims.text[:payload] + "." + sig. The payload is not kept twice: the
-// claims' text begins with it. The rest of the Identity is kept as small
+// of text[:payload] + "." + the signature. text is the claims' text and
+// then the signature, in one string: the payload is not kept twice (the
+// claims' text begins with it). The rest of the Identity is kept as small
 // numbers (its strings are claims, its times whole seconds), and the entry
 // is made only if what a hit rebuilds from them is the Identity the
 // verification returned, field for field.
 type cacheEntry struct {
-	iss       *trusted // the issuer, of the Verifier that verified it
-	gen       uint64   // of iss.keys when the token was verified
-	claims    Claims
-	strs      [4]uint32 // Subject, ID, Issuer, SessionID: nodes of claims; 0 (the object itself) for ""
-	times     [3]int64  // IssuedAt, ExpiresAt, nbf: Unix seconds, or noTime
-	cachedAt  time.Time // on the Verifier's clock
-	head, sig string
-	payload   uint32
+	iss                *trusted // the issuer, of the Verifier that verified it
+	gen                uint64   // of iss.keys when the token was verified
+	text               string   // the claims' text, then the signature
+	nodes              []claimNode
+	claimsLen, payload uint32    // of text
+	strs               [4]uint32 // Subject, ID, Issuer, SessionID: nodes of the claims; 0 (the object itself) for ""
+	times              [3]int64  // IssuedAt, ExpiresAt, nbf: Unix seconds, or noTime
+	cachedAt           time.Time // on the Verifier's clock
+	head               string
 }
 
 // noTime stands for a zero time.Time (no iat, no nbf) in cacheEntry.times.
@@ -148,11 +150,10 @@ func (tc *TokenCache) store(raw string, t *trusted, gen uint64, id Identity, nbf
 	if !ok || len(id.claims.nodes) == 0 || n > len(id.claims.text) || !encodes(seg, id.claims.text[:n]) {
 		return
 	}
-	e := &cacheEntry{iss: t, gen: gen, claims: id.claims, cachedAt: now, payload: uint32(n)}
 	// One allocation for the claims' text and the signature: the entry's
 	// own copy (the verification's text goes with its request).
-	both := id.claims.text + sig
-	e.claims.text, e.sig = both[:len(id.claims.text)], both[len(id.claims.text):]
+	e := &cacheEntry{iss: t, gen: gen, text: id.claims.text + sig, nodes: id.claims.nodes,
+		claimsLen: uint32(len(id.claims.text)), payload: uint32(n), cachedAt: now}
 	for i, f := range [...]struct{ name, want string }{{"sub", id.Subject}, {"jti", id.ID}, {"iss", id.Issuer}, {"sid", id.SessionID}} {
 		if node, found := id.claims.member(0, f.name); found && f.want != "" && id.claims.nodes[node].kind == ClaimString {
 			e.strs[i] = node
@@ -178,7 +179,8 @@ func (tc *TokenCache) store(raw string, t *trusted, gen uint64, id Identity, nbf
 // identity is the Identity e was made of.
 func (e *cacheEntry) identity() Identity {
 	return Identity{Subject: e.str(0), ID: e.str(1), Issuer: e.str(2), SessionID: e.str(3),
-		IssuedAt: unixTime(e.times[0]), ExpiresAt: unixTime(e.times[1]), claims: e.claims}
+		IssuedAt: unixTime(e.times[0]), ExpiresAt: unixTime(e.times[1]),
+		claims: Claims{text: e.text[:e.claimsLen], nodes: e.nodes}}
 }
 
 // str is the string of e.strs[i] (a string's node, or 0).
@@ -186,8 +188,8 @@ func (e *cacheEntry) str(i int) string {
 	if e.strs[i] == 0 {
 		return ""
 	}
-	nd := &e.claims.nodes[e.strs[i]]
-	return e.claims.text[nd.off : nd.off+nd.n]
+	nd := &e.nodes[e.strs[i]]
+	return e.text[nd.off : nd.off+nd.n]
 }
 
 // unixTime is the time of a cacheEntry.times value.
@@ -221,7 +223,7 @@ func (e *cacheEntry) life(ttl time.Duration) time.Duration {
 // is reports whether raw is the token e was made of, byte for byte.
 func (e *cacheEntry) is(raw string) bool {
 	head, seg, sig, ok := segments(raw)
-	return ok && head == e.head && sig == e.sig && encodes(seg, e.claims.text[:e.payload])
+	return ok && head == e.head && sig == e.text[e.claimsLen:] && encodes(seg, e.text[:e.payload])
 }
 
 // segments splits a compact JWS at its first and last dots.
