@@ -1,6 +1,8 @@
 // Command loadpeer is the other half of scripts/load.sh: a minimal upstream
 // ("upstream ADDR"), a bare httputil.ReverseProxy with authgate's own
-// transport and a buffer pool like authgate's ("bare ADDR UPSTREAM"), a key
+// transport and a buffer pool like authgate's ("bare ADDR UPSTREAM"), the
+// same adding the headers authgate adds ("bare-headers ADDR UPSTREAM": three
+// identity headers and X-Request-Id, to the upstream and the client), a key
 // generator ("keys DIR") and a token minter ("mint KEYFILE N"), so that
 // authgate is measured against its baseline in the same run. Not part of
 // authgate.
@@ -26,6 +28,7 @@ import (
 
 	"github.com/authgate/authgate/auth"
 	"github.com/authgate/authgate/proxy"
+	"github.com/rs/xid"
 )
 
 func main() {
@@ -43,18 +46,37 @@ func run(args []string) error {
 			w.Header().Set("Content-Type", "text/plain")
 			io.WriteString(w, "ok\n")
 		})
-	case len(args) == 3 && args[0] == "bare":
+	case len(args) == 3 && (args[0] == "bare" || args[0] == "bare-headers"):
 		target, err := url.Parse(args[2])
 		if err != nil {
 			return err
 		}
-		h = &httputil.ReverseProxy{
+		headers := args[0] == "bare-headers"
+		rp := &httputil.ReverseProxy{
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(target)
 				pr.SetXForwarded()
+				if headers {
+					// What authgate tells the upstream of load.sh's tokens,
+					// with fixed values: the work of the headers, not of
+					// finding them.
+					h := pr.Out.Header
+					h["X-Auth-Subject"] = []string{"1"}
+					h["X-Auth-User"] = []string{"user1"}
+					h["X-Auth-Roles"] = []string{"user"}
+					h["X-Request-Id"] = pr.In.Header["X-Request-Id"]
+				}
 			},
 			Transport:  proxy.NewTransport(30 * time.Second), // authgate's very transport
 			BufferPool: &pool{},
+		}
+		h = rp
+		if headers {
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				id := []string{xid.New().String()} // a request id both ways, as authgate's
+				w.Header()["X-Request-Id"], r.Header["X-Request-Id"] = id, id
+				rp.ServeHTTP(w, r)
+			})
 		}
 	case len(args) == 2 && args[0] == "keys":
 		return writeKeys(args[1])
@@ -65,7 +87,7 @@ func run(args []string) error {
 		}
 		return mint(args[1], n)
 	default:
-		return fmt.Errorf("usage: loadpeer upstream ADDR | bare ADDR UPSTREAM-URL | keys DIR | mint KEYFILE N")
+		return fmt.Errorf("usage: loadpeer upstream ADDR | bare ADDR UPSTREAM-URL | bare-headers ADDR UPSTREAM-URL | keys DIR | mint KEYFILE N")
 	}
 	srv := &http.Server{Addr: args[1], Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	return srv.ListenAndServe()
